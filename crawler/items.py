@@ -1,0 +1,13 @@
+"""The one item the crawler emits: a capture, and (after recording) what it produced."""
+
+from dataclasses import dataclass
+
+from monitor.record import Capture, Recorded
+
+
+@dataclass
+class CaptureItem:
+    """A fetch attempt on its way through the pipelines."""
+
+    capture: Capture
+    recorded: Recorded | None = None

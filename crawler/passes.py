@@ -1,0 +1,63 @@
+"""One crawl pass over due targets, with a progress bar, then the outbox.
+
+This is what ``policywatch crawl`` runs; the demo and the daemon reuse ``summarise``.
+"""
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from crawler.items import CaptureItem
+from crawler.runner import crawl_targets
+from monitor.store import Store
+from monitor.timeutil import now_iso
+
+
+def summarise(item: CaptureItem) -> dict:
+    """The JSON line for one capture."""
+    capture, recorded = item.capture, item.recorded
+    return {
+        "target_id": capture.target_id, "url": capture.url, "status": capture.status,
+        "outcome": recorded.outcome if recorded else "unrecorded",
+        "capture_id": recorded.capture_id if recorded else None,
+        "version_id": recorded.version_id if recorded else None,
+        "change_id": recorded.change_id if recorded else None,
+        "error": recorded.error if recorded else capture.error,
+    }
+
+
+def crawl_due(store: Store, *, include_all: bool = False, company: str | None = None,
+              timeout: float = 30.0, notify: bool = True, console: Console | None = None) -> dict:
+    """Fetch due targets once, record every capture, send the outbox; return a report."""
+    console = console or Console(stderr=True)
+    targets = store.due_targets(now_iso(), include_all=include_all, company=company)
+    if not targets:
+        console.print("no targets are due (use --all to fetch every target now)")
+        return {"captures": [], "failed": 0}
+    captures: list[dict] = []
+    with Progress(TextColumn("crawling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.description}"), console=console, transient=True) as progress:
+        task = progress.add_task("", total=len(targets))
+
+        def advance(item: CaptureItem) -> None:
+            captures.append(summarise(item))
+            progress.update(task, advance=1, description=item.capture.url[:60])
+
+        crawl_targets(store.path, targets, overrides={"DOWNLOAD_TIMEOUT": timeout}, on_item=advance)
+    failed = [c for c in captures if c["outcome"] == "error"]
+    for capture in failed:
+        console.print(f"target {capture['target_id']} ({capture['url']}): {capture['error']}", style="red")
+    missing = len(targets) - len(captures)
+    if missing:
+        console.print(f"{missing} target(s) produced no capture (see the log with -v)", style="red")
+    outcomes = {}
+    for capture in captures:
+        outcomes[capture["outcome"]] = outcomes.get(capture["outcome"], 0) + 1
+    console.print("crawled {} target(s): {}".format(
+        len(captures), ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items()))))
+    if notify:
+        from notify.outbox import send_pending
+        report = send_pending(store)
+        if report.sent or report.failed or report.dead:
+            console.print(f"alerts sent: {report.sent}, failed (will retry): {report.failed}, "
+                          f"given up: {report.dead}")
+    return {"captures": captures, "failed": len(failed) + missing}

@@ -1,0 +1,83 @@
+"""Item pipelines, one per concern (order and reasons in ``settings.ITEM_PIPELINES``)."""
+
+import logging
+
+from scrapy.exceptions import NotConfigured
+
+from crawler.items import CaptureItem
+from monitor.errors import PolicywatchError
+from monitor.record import record_capture
+from monitor.store import open_store
+
+log = logging.getLogger(__name__)
+
+
+class BoundCapturePipeline:
+    """Turn a malformed or oversized capture into a capture error before it is recorded."""
+
+    def __init__(self, max_body_bytes: int):
+        self.max_body_bytes = max_body_bytes
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler.settings.getint("POLICYWATCH_MAX_BODY_BYTES"))
+
+    def process_item(self, item: CaptureItem) -> CaptureItem:
+        capture = item.capture
+        if not isinstance(capture.target_id, int):
+            raise ValueError(f"capture without a target id: {capture!r}")
+        if capture.body is not None and len(capture.body) > self.max_body_bytes:
+            capture.body = None
+            capture.error_kind = "too-large"
+            capture.error = f"body larger than {self.max_body_bytes} bytes"
+        return item
+
+
+class RecordCapturePipeline:
+    """Hand each capture to the monitor, which records it in one transaction."""
+
+    def __init__(self, db_path: str):
+        self.db_path = db_path
+        self.store = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        db_path = crawler.settings.get("POLICYWATCH_DB")
+        if not db_path:
+            raise NotConfigured("POLICYWATCH_DB is not set")
+        return cls(db_path)
+
+    def open_spider(self) -> None:
+        self.store = open_store(self.db_path)
+
+    def close_spider(self) -> None:
+        if self.store is not None:
+            self.store.close()
+
+    def process_item(self, item: CaptureItem) -> CaptureItem:
+        try:
+            item.recorded = record_capture(self.store, item.capture)
+        except PolicywatchError as error:
+            # The store refused the write (full disk, locked): nothing partial was committed.
+            log.error("target %s: could not record capture: %s", item.capture.target_id, error)
+            raise
+        return item
+
+
+class CaptureStatsPipeline:
+    """Count outcomes under ``policywatch/`` stats keys and log one line per capture."""
+
+    def __init__(self, stats):
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler.stats)
+
+    def process_item(self, item: CaptureItem) -> CaptureItem:
+        outcome = item.recorded.outcome if item.recorded else "unrecorded"
+        self.stats.inc_value(f"policywatch/captures/{outcome}")
+        if item.capture.error_kind:
+            self.stats.inc_value(f"policywatch/errors/{item.capture.error_kind}")
+            log.info("target %s: %s: %s", item.capture.target_id, item.capture.error_kind, item.capture.error)
+        return item

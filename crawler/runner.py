@@ -1,0 +1,83 @@
+"""Running the spider from Python: one pass, or a script of several passes in one process.
+
+The Twisted reactor cannot be restarted, so everything that crawls in a process goes through
+``run_crawl_script``: it starts Scrapy once and runs an async script that may crawl many times.
+"""
+
+from collections.abc import Awaitable, Callable
+
+from scrapy import signals
+from scrapy.crawler import AsyncCrawlerProcess
+from scrapy.settings import Settings
+from scrapy.utils.defer import deferred_from_coro
+
+from crawler.items import CaptureItem
+from crawler.spiders.targets import TargetsSpider
+
+CrawlPass = Callable[[list[dict]], Awaitable[list[CaptureItem]]]
+
+
+def crawler_settings(db_path: str, overrides: dict | None = None) -> Settings:
+    """The project settings, pointed at a database, with per-run overrides."""
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    settings.set("POLICYWATCH_DB", str(db_path), priority="cmdline")
+    for key, value in (overrides or {}).items():
+        settings.set(key, value, priority="cmdline")
+    return settings
+
+
+def run_crawl_script(db_path: str, script: Callable[[CrawlPass], Awaitable], *,
+                     overrides: dict | None = None,
+                     on_item: Callable[[CaptureItem], None] | None = None):
+    """Start Scrapy, run ``await script(crawl_pass)``, stop; return what the script returned.
+
+    ``crawl_pass(targets)`` fetches those targets once and returns their recorded items.
+    ``on_item`` is called as each capture is recorded (progress bars).
+    """
+    settings = crawler_settings(db_path, overrides)
+    settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")  # the CLI owns logging
+    process = AsyncCrawlerProcess(settings)
+    outcome: dict = {}
+
+    async def crawl_pass(targets: list[dict]) -> list[CaptureItem]:
+        if not targets:
+            return []
+        crawler = process.create_crawler(TargetsSpider)
+        items: list[CaptureItem] = []
+
+        def collect(item, **_):
+            items.append(item)
+            if on_item:
+                on_item(item)
+
+        crawler.signals.connect(collect, signal=signals.item_scraped)
+        await process.crawl(crawler, targets=targets)
+        return items
+
+    async def main():
+        try:
+            outcome["result"] = await script(crawl_pass)
+        except BaseException as error:  # re-raised in the caller's frame below
+            outcome["error"] = error
+        finally:
+            from twisted.internet import reactor
+            if reactor.running:
+                reactor.stop()
+
+    from twisted.internet import reactor
+    reactor.callWhenRunning(lambda: deferred_from_coro(main()))
+    process.start(stop_after_crawl=False, install_signal_handlers=True)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("result")
+
+
+def crawl_targets(db_path: str, targets: list[dict], *, overrides: dict | None = None,
+                  on_item: Callable[[CaptureItem], None] | None = None) -> list[CaptureItem]:
+    """Fetch each target once and record every capture; return the recorded items."""
+    async def one_pass(crawl_pass: CrawlPass):
+        return await crawl_pass(targets)
+    return run_crawl_script(db_path, one_pass, overrides=overrides, on_item=on_item)
+
+

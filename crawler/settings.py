@@ -1,0 +1,44 @@
+"""Scrapy settings for policywatch's crawler (``scrapy.cfg`` points here).
+
+Policy pages are few per host and fetched rarely: crawl politely, one request per domain at a
+time, and let the monitor decide what a response means.
+"""
+
+BOT_NAME = "policywatch"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+USER_AGENT = "policywatch/0.1 (+https://github.com/policywatch/policywatch; privacy-policy change monitor)"
+ROBOTSTXT_OBEY = False  # a published privacy policy is meant to be read; see docs/decisions
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_TIMEOUT = 30
+# Bound what a hostile server can make us read (Scrapy aborts bigger bodies: a capture error).
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+REDIRECT_MAX_TIMES = 10
+RETRY_TIMES = 1
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+EXTENSIONS = {
+    # Scrapy's remote-control extension opens a listening port; a monitor needs none.
+    "scrapy.extensions.remote_control.RemoteControl": None,
+}
+HTTPCACHE_ENABLED = False
+LOG_LEVEL = "WARNING"
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"
+
+ITEM_PIPELINES = {
+    # 100: reject malformed or oversized captures before anything is written.
+    "crawler.pipelines.BoundCapturePipeline": 100,
+    # 300: the monitor records the capture (snapshot, version, change, outbox) in one transaction.
+    "crawler.pipelines.RecordCapturePipeline": 300,
+    # 900: count outcomes in namespaced stats and log one line per capture, after recording.
+    "crawler.pipelines.CaptureStatsPipeline": 900,
+}
+
+# policywatch's own settings.
+POLICYWATCH_DB = None  # set by the runner; the pipelines raise NotConfigured without it
+POLICYWATCH_MAX_BODY_BYTES = DOWNLOAD_MAXSIZE

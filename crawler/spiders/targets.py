@@ -1,0 +1,119 @@
+"""The spider that fetches due targets and emits one capture per attempt, success or failure."""
+
+from collections.abc import Iterator
+
+import scrapy
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+    UnsupportedURLSchemeError,
+)
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet import error as net_errors
+from twisted.python.failure import Failure
+from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
+
+from crawler.items import CaptureItem
+from monitor.record import Capture
+from monitor.timeutil import now_iso
+
+# Statuses handed to the callback rather than dropped: 304 (conditional GET) and every error,
+# so each becomes a recorded capture. Redirects are left to RedirectMiddleware.
+HANDLED_STATUSES = [304] + list(range(400, 600))
+
+
+def conditional_headers(target: dict) -> dict:
+    """If-None-Match / If-Modified-Since from the validators of the target's last response."""
+    headers = {}
+    if target.get("etag"):
+        headers["If-None-Match"] = target["etag"]
+    if target.get("last_modified"):
+        headers["If-Modified-Since"] = target["last_modified"]
+    return headers
+
+
+def error_kind(failure: Failure) -> tuple[str, str]:
+    """A short kind and a readable message for a failed download."""
+    if failure.check(DownloadCancelledError) and "size" in str(failure.value).lower():
+        return "too-large", "the body is larger than the configured maximum (DOWNLOAD_MAXSIZE)"
+    checks = [
+        (DownloadTimeoutError, "timeout", "the server did not answer in time"),
+        (CannotResolveHostError, "dns", "the host name does not resolve"),
+        (DownloadConnectionRefusedError, "connection-refused", "the connection was refused"),
+        (ResponseDataLossError, "truncated", "the body was shorter than announced"),
+        (UnsupportedURLSchemeError, "bad-url", "the URL scheme is not supported"),
+        (DownloadFailedError, "connection-reset", "the download failed mid-response"),
+        (net_errors.TimeoutError, "timeout", "the server did not answer in time"),
+        (net_errors.TCPTimedOutError, "timeout", "the connection timed out"),
+        (net_errors.DNSLookupError, "dns", "the host name does not resolve"),
+        (net_errors.ConnectionRefusedError, "connection-refused", "the connection was refused"),
+        (net_errors.ConnectionLost, "connection-reset", "the connection was lost mid-response"),
+        (net_errors.ConnectionDone, "connection-reset", "the connection closed mid-response"),
+        (ResponseNeverReceived, "connection-reset", "the server closed the connection without answering"),
+        (ResponseFailed, "connection-reset", "the response was cut off"),
+        (net_errors.SSLError, "tls", "the TLS handshake failed"),
+    ]
+    for exception_type, kind, message in checks:
+        if failure.check(exception_type):
+            return kind, message
+    if failure.check(IgnoreRequest):
+        text = str(failure.value)
+        if "redirect" in text.lower():
+            return "redirect-loop", "too many redirects"
+        return "ignored", text or "the request was dropped"
+    if failure.check(HttpError):
+        return f"http-{failure.value.response.status}", f"HTTP {failure.value.response.status}"
+    text = str(failure.value) or failure.type.__name__
+    if "maxsize" in text.lower() or "max size" in text.lower() or "larger than" in text.lower():
+        return "too-large", text
+    return "fetch", f"{failure.type.__name__}: {text}"
+
+
+class TargetsSpider(scrapy.Spider):
+    """Fetch the given targets once each. ``targets`` is a list of target dicts from the store."""
+
+    name = "targets"
+
+    def __init__(self, targets: list[dict] | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.targets = targets or []
+
+    async def start(self):
+        for target in self.targets:
+            yield scrapy.Request(
+                target["url"], headers=conditional_headers(target), callback=self.parse,
+                errback=self.on_error, dont_filter=True,
+                meta={"target": target, "started_at": now_iso(),
+                      "handle_httpstatus_list": HANDLED_STATUSES})
+
+    def parse(self, response) -> Iterator[CaptureItem]:
+        target = response.meta["target"]
+        status = response.status
+        headers = {k.decode("latin-1").lower(): b", ".join(v).decode("latin-1")
+                   for k, v in response.headers.items()}
+        capture = Capture(
+            target_id=target["id"], url=target["url"], started_at=response.meta["started_at"],
+            status=status, final_url=response.url, headers=headers,
+            content_type=headers.get("content-type"),
+            elapsed_ms=int(1000 * response.meta.get("download_latency", 0)),
+        )
+        if status == 304:
+            capture.not_modified = True
+        elif status >= 400:
+            capture.error_kind, capture.error = f"http-{status}", f"HTTP {status} from {response.url}"
+        else:
+            capture.body = response.body
+        yield CaptureItem(capture)
+
+    def on_error(self, failure: Failure) -> Iterator[CaptureItem]:
+        request = failure.request
+        target = request.meta["target"]
+        kind, message = error_kind(failure)
+        yield CaptureItem(Capture(
+            target_id=target["id"], url=target["url"], started_at=request.meta["started_at"],
+            error_kind=kind, error=message))

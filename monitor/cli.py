@@ -1,0 +1,298 @@
+"""The ``policywatch`` command line: each command parses arguments and calls one library function.
+
+Machine-readable output (``--json``) goes to stdout; messages go to stderr. Every failure is one
+line on stderr and a non-zero exit. This module is the composition root: it wires the notifier
+to monitor events and, for ``crawl``, hands targets to the Scrapy crawler.
+"""
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from . import views
+from .compare import diff_report
+from .errors import InputError, PolicywatchError
+from .extract import extract
+from .store import DEFAULT_DOC_TYPE, default_db_path, open_store
+from .timeutil import parse_interval
+
+EXIT_FAILED = 1
+EXIT_SOME_FETCHES_FAILED = 3
+
+# Rich assumes 80 columns when output is not a terminal; tables of URLs need more.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
+
+
+class PolicywatchGroup(click.Group):
+    """Turns policywatch errors into one readable line and a non-zero exit."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except PolicywatchError as error:
+            click.echo(f"policywatch: error: {error}", err=True)
+            sys.exit(EXIT_FAILED)
+        except KeyboardInterrupt:
+            click.echo("policywatch: interrupted", err=True)
+            sys.exit(130)
+
+
+def _store(ctx):
+    import notify
+    notify.install()
+    return open_store(ctx.obj["db"])
+
+
+def _emit_json(data) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def _read_local(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError as error:
+        raise InputError(f"no such file: {path}") from error
+    except IsADirectoryError as error:
+        raise InputError(f"{path} is a directory, not a file") from error
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror}") from error
+
+
+def _extract_file(path: str, select=(), remove=(), url: str = "") -> str:
+    return extract(_read_local(path), None, url=url, select=select, remove=remove, name=path).text
+
+
+@click.group(cls=PolicywatchGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", "db_path", envvar="POLICYWATCH_DB", default=None, metavar="PATH",
+              help="SQLite database (env POLICYWATCH_DB; default data/policywatch.db).")
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
+@click.version_option(package_name="policywatch")
+@click.pass_context
+def cli(ctx, db_path, verbose):
+    """Watch privacy policies, keep every version, tell a material change from noise."""
+    # The level sits on the handler, not the root logger: Scrapy sets its own loggers to DEBUG.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING - 10 * min(verbose, 2))
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG, handlers=[handler])
+    ctx.obj = {"db": db_path or default_db_path()}
+
+
+@cli.command()
+@click.pass_context
+def init(ctx):
+    """Create or migrate the database."""
+    store = _store(ctx)
+    err.print(f"database ready: {store.path}")
+
+
+@cli.group()
+def target():
+    """Add, list and remove watched documents."""
+
+
+@target.command("add")
+@click.argument("url")
+@click.option("--company", required=True, help="Company name, e.g. Acme.")
+@click.option("--type", "doc_type", default=DEFAULT_DOC_TYPE, show_default=True, help="Document type.")
+@click.option("--select", multiple=True, metavar="CSS", help="CSS selector of the policy text (repeatable).")
+@click.option("--remove", multiple=True, metavar="CSS", help="CSS selector of parts to drop (repeatable).")
+@click.option("--every", default="1d", show_default=True, help="Fetch interval: 30m, 6h, 1d, 1w.")
+@click.option("--json", "as_json", is_flag=True, help="Print the new target as JSON.")
+@click.pass_context
+def target_add(ctx, url, company, doc_type, select, remove, every, as_json):
+    """Watch URL as COMPANY's document."""
+    added = _store(ctx).add_target(url, company, doc_type, list(select), list(remove), parse_interval(every))
+    if as_json:
+        _emit_json(added)
+    err.print(f"added target {added['id']}: {added['company']} — {added['doc_type']} ({added['url']})")
+
+
+@target.command("list")
+@click.option("--company", default=None, help="Only this company's targets.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_context
+def target_list(ctx, company, as_json):
+    """List targets with their state, versions and schedule."""
+    targets = _store(ctx).list_targets(company)
+    if as_json:
+        _emit_json([{
+            "id": t["id"], "company": t["company"], "type": t["doc_type"], "url": t["url"],
+            "state": t["state"], "last_error": t["last_error"], "last_success": t["last_success_at"],
+            "versions": t["versions"], "next_fetch_at": t["next_fetch_at"], "every_seconds": t["every_seconds"],
+            "select": t["select"], "remove": t["remove"]} for t in targets])
+    elif targets:
+        out.print(views.targets_table(targets))
+    else:
+        err.print("no targets yet: add one with `policywatch target add URL --company NAME`")
+
+
+@target.command("remove")
+@click.argument("target_id", type=int)
+@click.pass_context
+def target_remove(ctx, target_id):
+    """Stop watching a target and delete its history."""
+    _store(ctx).remove_target(target_id)
+    err.print(f"removed target {target_id}")
+
+
+@cli.command()
+@click.option("--all", "include_all", is_flag=True, help="Fetch every target, due or not.")
+@click.option("--company", default=None, help="Only this company's targets.")
+@click.option("--timeout", default=30.0, show_default=True, help="Download timeout in seconds.")
+@click.option("--no-notify", is_flag=True, help="Do not send the outbox after crawling.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per capture.")
+@click.pass_context
+def crawl(ctx, include_all, company, timeout, no_notify, as_json):
+    """One pass over due targets. Exits 3 if any fetch failed."""
+    from crawler.passes import crawl_due
+    report = crawl_due(_store(ctx), include_all=include_all, company=company, timeout=timeout,
+                       notify=not no_notify, console=err)
+    if as_json:
+        _emit_json(report["captures"])
+    sys.exit(EXIT_SOME_FETCHES_FAILED if report["failed"] else 0)
+
+
+@cli.command()
+@click.argument("company")
+@click.option("--json", "as_json", is_flag=True, help="Print targets, versions and changes as JSON.")
+@click.pass_context
+def history(ctx, company, as_json):
+    """A company's versions and the changes between them."""
+    store = _store(ctx)
+    if as_json:
+        _emit_json([{**t, "versions": [{k: v for k, v in ver.items() if k != "text"}
+                                       for ver in store.versions(t["id"])],
+                     "changes": store.changes(t["id"])} for t in store.list_targets(company)])
+    else:
+        views.print_history(out, store, company)
+
+
+@cli.command()
+@click.argument("change_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the change as JSON.")
+@click.pass_context
+def show(ctx, change_id, as_json):
+    """One change: classification, evidence and the word diff."""
+    store = _store(ctx)
+    change = store.get_change(change_id)
+    if as_json:
+        _emit_json(change)
+    else:
+        views.print_change(out, store, change)
+
+
+@cli.command()
+@click.argument("old", type=click.Path(dir_okay=False))
+@click.argument("new", type=click.Path(dir_okay=False))
+@click.option("--select", multiple=True, metavar="CSS", help="CSS selector of the text (HTML files).")
+@click.option("--remove", multiple=True, metavar="CSS", help="CSS selector to drop (HTML files).")
+@click.option("--json", "as_json", is_flag=True, help="Print the diff and classification as JSON.")
+def diff(old, new, select, remove, as_json):
+    """Compare two local files (HTML, Markdown or text). Never touches the database."""
+    old_text = _extract_file(old, select, remove)
+    new_text = _extract_file(new, select, remove)
+    report = diff_report(old_text, new_text)
+    if as_json:
+        _emit_json(report)
+        return
+    from .diff import render_terminal, word_diff
+    out.print(views.classification_line(report))
+    views.print_evidence(out, report["evidence"])
+    out.print()
+    out.print(render_terminal(word_diff(old_text, new_text)))
+
+
+@cli.command("extract")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--select", multiple=True, metavar="CSS", help="CSS selector of the text (repeatable).")
+@click.option("--remove", multiple=True, metavar="CSS", help="CSS selector to drop (repeatable).")
+@click.option("--url", default="", help="Base URL to make links absolute.")
+def extract_command(file, select, remove, url):
+    """Print the normalised Markdown of a local file. Never touches the database."""
+    click.echo(_extract_file(file, select, remove, url), nl=False)
+
+
+@cli.command()
+@click.argument("apprise_url")
+@click.option("--company", multiple=True, help="Only these companies (repeatable).")
+@click.option("--type", "doc_type", multiple=True, help="Only these document types (repeatable).")
+@click.option("--topic", multiple=True, help="Only changes with one of these topics (repeatable).")
+@click.option("--min-severity", default=1, show_default=True, type=click.IntRange(0, 3))
+@click.option("--class", "class_filter", default="material", show_default=True,
+              type=click.Choice(["material", "editorial", "any"]))
+@click.option("--digest", default="none", show_default=True, type=click.Choice(["none", "daily", "weekly"]))
+@click.option("--format", "fmt", default="text", show_default=True, type=click.Choice(["text", "markdown", "html"]))
+@click.option("--name", default="", help="A label for this subscription.")
+@click.pass_context
+def subscribe(ctx, apprise_url, company, doc_type, topic, min_severity, class_filter, digest, fmt, name):
+    """Send alerts to APPRISE_URL (email, Slack, Matrix, webhooks…)."""
+    from notify.subscriptions import add_subscription
+    from .classify import TOPICS
+    unknown = sorted(set(topic) - set(TOPICS))
+    if unknown:
+        raise InputError(f"unknown topic(s) {', '.join(unknown)}; known: {', '.join(TOPICS)}")
+    added = add_subscription(_store(ctx), apprise_url, name=name, companies=company, doc_types=doc_type,
+                             topics=topic, min_severity=min_severity, class_filter=class_filter,
+                             digest=digest, fmt=fmt)
+    err.print(f"subscription {added['id']}: {added['apprise_url']}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_context
+def subscriptions(ctx, as_json):
+    """List subscriptions (apprise URLs redacted)."""
+    from notify.subscriptions import list_subscriptions
+    found = list_subscriptions(_store(ctx))
+    if as_json:
+        _emit_json(found)
+        return
+    for sub in found:
+        filters = ", ".join(f"{k}={','.join(sub[k])}" for k in ("companies", "doc_types", "topics") if sub[k])
+        out.print(f"{sub['id']}  {sub['apprise_url']}  class={sub['class_filter']} "
+                  f"min-severity={sub['min_severity']} digest={sub['digest']} {filters}")
+
+
+@cli.command()
+@click.argument("subscription_id", type=int)
+@click.pass_context
+def unsubscribe(ctx, subscription_id):
+    """Stop a subscription; its pending alerts are cancelled."""
+    from notify.subscriptions import remove_subscription
+    remove_subscription(_store(ctx), subscription_id)
+    err.print(f"unsubscribed {subscription_id}")
+
+
+@cli.command("notify")
+@click.option("--base-url", default=None, help="Base URL of the web UI, for links in alerts.")
+@click.pass_context
+def notify_command(ctx, base_url):
+    """Send pending alerts from the outbox."""
+    from notify.outbox import send_pending
+    report = send_pending(_store(ctx), base_url=base_url)
+    err.print(f"alerts sent: {report.sent}, failed (will retry): {report.failed}, given up: {report.dead}")
+
+
+@cli.command()
+@click.option("--workdir", default="data/demo", show_default=True, help="Where the demo keeps its files.")
+def demo(workdir):
+    """Serve the bundled sample policies locally, crawl, edit, crawl again, show the alert."""
+    from .demo import run_demo
+    run_demo(Path(workdir), out)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="policywatch")
+
+
+if __name__ == "__main__":
+    main()
+
+

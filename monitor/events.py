@@ -1,0 +1,26 @@
+"""Monitor events and their listeners.
+
+The monitor announces what it recorded; other parts (the notifier's outbox) listen. Listeners
+of ``change.recorded`` run inside the transaction that records the change, so what they write
+(deliveries) commits or rolls back with it. A listener must not do network I/O.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable
+
+CHANGE_RECORDED = "change.recorded"
+TARGET_STATE_CHANGED = "target.state_changed"
+
+_listeners: dict[str, list[Callable]] = defaultdict(list)
+
+
+def listen(event: str, listener: Callable) -> None:
+    """Call ``listener(store, payload)`` whenever ``event`` is emitted (once per listener)."""
+    if listener not in _listeners[event]:
+        _listeners[event].append(listener)
+
+
+def emit(event: str, store, payload: dict) -> None:
+    """Call every listener of ``event``; an exception aborts the surrounding transaction."""
+    for listener in list(_listeners[event]):
+        listener(store, payload)

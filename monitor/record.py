@@ -1,0 +1,191 @@
+"""Recording a capture: snapshot → extract → normalise → version → change → events.
+
+``record_capture`` is the one entry point the crawler (or a test, or a file) calls with every
+fetch attempt, successful or not. Everything it writes for one capture commits in one
+transaction, so a crash leaves either the whole capture recorded or none of it (the raw body,
+content-addressed, may be stored already; it is harmless and re-used on the next attempt).
+"""
+
+import json
+from dataclasses import dataclass, field
+
+from . import events
+from .compare import DEFAULT_CLASSIFIER, compare
+from .errors import ExtractionError
+from .extract import extract
+from .normalise import comparable_text
+from .store import Store, sha256_hex
+from .timeutil import later_iso, now_iso
+
+# After this many failed attempts in a row a target is "broken" (shown in `target list`).
+BROKEN_AFTER_FAILURES = 3
+# First retry delay after a failure; doubles per consecutive failure, capped at the interval.
+RETRY_BASE_SECONDS = 900
+MAX_STORED_HEADER_BYTES = 16_384
+
+
+@dataclass
+class Capture:
+    """One fetch attempt as the crawler saw it."""
+
+    target_id: int
+    url: str
+    started_at: str
+    fetched_at: str = field(default_factory=now_iso)
+    status: int | None = None
+    final_url: str | None = None
+    headers: dict = field(default_factory=dict)
+    body: bytes | None = None
+    content_type: str | None = None
+    elapsed_ms: int | None = None
+    not_modified: bool = False
+    error_kind: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class Recorded:
+    """What recording a capture produced."""
+
+    capture_id: int
+    outcome: str  # first-version | new-version | returned | unchanged | not-modified | error
+    version_id: int | None = None
+    change_id: int | None = None
+    error: str | None = None
+
+
+def _headers_json(headers: dict) -> str:
+    text = json.dumps(headers, sort_keys=True)
+    return text if len(text) <= MAX_STORED_HEADER_BYTES else json.dumps({"truncated": True})
+
+
+def _capture_row(capture: Capture, outcome: str, body_sha256: str | None, **extra) -> dict:
+    return {
+        "target_id": capture.target_id, "started_at": capture.started_at,
+        "fetched_at": capture.fetched_at, "url": capture.url, "final_url": capture.final_url,
+        "status": capture.status, "headers": _headers_json(capture.headers),
+        "content_type": capture.content_type, "body_sha256": body_sha256,
+        "body_size": len(capture.body) if capture.body is not None else None,
+        "elapsed_ms": capture.elapsed_ms, "outcome": outcome,
+        "error_kind": capture.error_kind, "error": capture.error, **extra,
+    }
+
+
+def _mark_success(store: Store, target: dict, capture: Capture) -> None:
+    updates = {
+        "state": "ok", "consecutive_failures": 0, "last_error": None,
+        "last_success_at": capture.fetched_at,
+        "next_fetch_at": later_iso(target["every_seconds"]),
+    }
+    # Conditional GET needs the validators of the last full response.
+    if not capture.not_modified:
+        updates["etag"] = capture.headers.get("etag")
+        updates["last_modified"] = capture.headers.get("last-modified")
+    store.db["targets"].update(target["id"], updates)
+    if target["state"] not in ("ok", "new"):
+        events.emit(events.TARGET_STATE_CHANGED, store,
+                    {"target": target, "old_state": target["state"], "new_state": "ok"})
+
+
+def _mark_failure(store: Store, target: dict, kind: str, message: str) -> None:
+    failures = (target["consecutive_failures"] or 0) + 1
+    state = "broken" if failures >= BROKEN_AFTER_FAILURES else "failing"
+    delay = min(target["every_seconds"], RETRY_BASE_SECONDS * 2 ** (failures - 1))
+    store.db["targets"].update(target["id"], {
+        "state": state, "consecutive_failures": failures, "last_error": f"{kind}: {message}",
+        "next_fetch_at": later_iso(delay),
+    })
+    if state != target["state"]:
+        events.emit(events.TARGET_STATE_CHANGED, store,
+                    {"target": target, "old_state": target["state"], "new_state": state,
+                     "reason": f"{kind}: {message}"})
+
+
+def record_capture(store: Store, capture: Capture, classifier: str = DEFAULT_CLASSIFIER) -> Recorded:
+    """Record one fetch attempt and whatever version and change it yields (see module doc)."""
+    target = store.get_target(capture.target_id)
+    if capture.error_kind:
+        return _record_failure(store, target, capture, None, capture.error_kind, capture.error or "")
+    if capture.not_modified:
+        with store.transaction():
+            latest = store.latest_version(target["id"])
+            row = _capture_row(capture, "not-modified", latest and latest["snapshot_sha256"],
+                               version_id=latest and latest["id"])
+            capture_id = store.db["captures"].insert(row).last_pk
+            if latest:
+                store.db["versions"].update(latest["id"], {"last_seen_at": capture.fetched_at})
+            _mark_success(store, target, capture)
+        return Recorded(capture_id, "not-modified", latest and latest["id"])
+
+    body = capture.body or b""
+    body_sha256 = store.put_snapshot(body, capture.content_type) if body else None
+    try:
+        extraction = extract(body, capture.content_type, url=capture.final_url or capture.url,
+                             select=target["select"], remove=target["remove"])
+    except ExtractionError as error:
+        return _record_failure(store, target, capture, body_sha256, error.kind, str(error))
+    return _record_text(store, target, capture, body_sha256, extraction.text,
+                        extraction.extractor_version, classifier)
+
+
+def _record_failure(store: Store, target: dict, capture: Capture, body_sha256: str | None,
+                    kind: str, message: str) -> Recorded:
+    capture.error_kind, capture.error = kind, message
+    with store.transaction():
+        capture_id = store.db["captures"].insert(_capture_row(capture, "error", body_sha256)).last_pk
+        _mark_failure(store, target, kind, message)
+    return Recorded(capture_id, "error", error=f"{kind}: {message}")
+
+
+def _record_text(store: Store, target: dict, capture: Capture, body_sha256: str, text: str,
+                 extractor_version: str, classifier: str) -> Recorded:
+    compare_sha256 = sha256_hex(comparable_text(text))
+    with store.transaction():
+        latest = store.latest_version(target["id"])
+        if latest and latest["compare_sha256"] == compare_sha256:
+            row = _capture_row(capture, "unchanged", body_sha256, version_id=latest["id"])
+            capture_id = store.db["captures"].insert(row).last_pk
+            store.db["versions"].update(latest["id"], {"last_seen_at": capture.fetched_at})
+            _mark_success(store, target, capture)
+            return Recorded(capture_id, "unchanged", latest["id"])
+
+        earlier = store.earlier_version_with(target["id"], compare_sha256) if latest else None
+        outcome = "first-version" if latest is None else ("returned" if earlier else "new-version")
+        capture_id = store.db["captures"].insert(_capture_row(capture, outcome, body_sha256)).last_pk
+        text_sha256 = sha256_hex(text)
+        previous_chain = latest["chain_hash"] if latest else ""
+        version_id = store.db["versions"].insert({
+            "target_id": target["id"], "text": text, "text_sha256": text_sha256,
+            "compare_sha256": compare_sha256, "snapshot_sha256": body_sha256,
+            "capture_id": capture_id, "first_seen_at": capture.fetched_at,
+            "last_seen_at": capture.fetched_at, "extractor_version": extractor_version,
+            "returns_to_version_id": earlier["id"] if earlier else None,
+            "chain_hash": sha256_hex(f"{previous_chain}\n{text_sha256}\n{capture.fetched_at}"),
+        }).last_pk
+        store.db["captures"].update(capture_id, {"version_id": version_id})
+        change_id = None
+        if latest is not None:
+            change_id = _record_change(store, target, latest, version_id, text, earlier, classifier)
+        _mark_success(store, target, capture)
+    return Recorded(capture_id, outcome, version_id, change_id)
+
+
+def _record_change(store: Store, target: dict, latest: dict, version_id: int, text: str,
+                   earlier: dict | None, classifier: str) -> int:
+    assessment, _, counts = compare(latest["text"], text, classifier)
+    if earlier is not None:
+        # A return to a text already seen (a "blink" or a rollback) is never news.
+        assessment.klass, assessment.severity, assessment.direction = "noise", 0, "none"
+        assessment.topics = []
+        assessment.evidence = [{"sentence": "", "side": "new", "topics": [],
+                                "rule": f"returns-to-version:{earlier['id']}"}]
+    change_id = store.db["changes"].insert({
+        "target_id": target["id"], "from_version_id": latest["id"], "to_version_id": version_id,
+        "detected_at": now_iso(), "class": assessment.klass, "severity": assessment.severity,
+        "topics": json.dumps(assessment.topics), "direction": assessment.direction,
+        "evidence": json.dumps(assessment.evidence), "hunks": json.dumps(assessment.hunks),
+        "chars_added": counts["chars_added"], "chars_removed": counts["chars_removed"],
+        "classifier": assessment.classifier,
+    }).last_pk
+    events.emit(events.CHANGE_RECORDED, store, {"change": store.get_change(change_id), "target": target})
+    return change_id

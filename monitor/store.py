@@ -1,0 +1,243 @@
+"""The embedded store: SQLite through sqlite-utils, in WAL mode, one writer.
+
+Everything that reads or writes the database goes through ``Store`` so that a server database
+can replace SQLite later behind the same methods.
+"""
+
+import contextlib
+import hashlib
+import json
+import os
+import sqlite3
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlite_utils
+
+from . import schema
+from .errors import ChangeNotFound, InputError, StoreError, TargetNotFound
+from .timeutil import now_iso
+
+DEFAULT_DB_PATH = "data/policywatch.db"
+DEFAULT_DOC_TYPE = "Privacy Policy"
+DEFAULT_EVERY_SECONDS = 86400
+# A locked database is retried for this long before the command gives up with a clear error.
+BUSY_TIMEOUT_MS = 10_000
+
+
+def default_db_path() -> str:
+    """The database path from ``POLICYWATCH_DB``, else ``data/policywatch.db``."""
+    return os.environ.get("POLICYWATCH_DB") or DEFAULT_DB_PATH
+
+
+def sha256_hex(data: bytes | str) -> str:
+    """Hex sha256 of bytes, or of a string encoded as UTF-8."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return hashlib.sha256(data).hexdigest()
+
+
+def _describe_sqlite_error(path: str, error: sqlite3.Error) -> str:
+    text = str(error)
+    if "locked" in text or "busy" in text:
+        return f"database {path} is locked by another process: {text}"
+    if "not a database" in text or "malformed" in text:
+        return f"database {path} is corrupt or not a policywatch database: {text}"
+    if "readonly" in text or "unable to open" in text:
+        return f"database {path} cannot be written: {text}"
+    if "disk" in text and ("full" in text or "I/O" in text):
+        return f"database {path}: the disk is full or failing: {text}"
+    return f"database {path}: {text}"
+
+
+class Store:
+    """A policywatch database. Open it with ``open_store``."""
+
+    def __init__(self, db: sqlite_utils.Database, path: str):
+        self.db = db
+        self.path = path
+
+    # -- plumbing ---------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite_utils.Database]:
+        """All writes inside commit together or not at all."""
+        try:
+            with self.db.atomic():
+                yield self.db
+        except sqlite3.Error as error:
+            raise StoreError(_describe_sqlite_error(self.path, error)) from error
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    # -- targets ----------------------------------------------------------------------------
+    def add_target(self, url: str, company: str, doc_type: str = DEFAULT_DOC_TYPE,
+                   select: list[str] | None = None, remove: list[str] | None = None,
+                   every_seconds: int = DEFAULT_EVERY_SECONDS) -> dict:
+        """Add a target, due at once. Raises ``InputError`` if the URL is already tracked."""
+        if not url.lower().startswith(("http://", "https://")):
+            raise InputError(f"target URL must start with http:// or https://: {url!r}")
+        if not company.strip():
+            raise InputError("a target needs a non-empty --company")
+        existing = self.db.execute(
+            "SELECT id FROM targets WHERE url = ? AND doc_type = ?", [url, doc_type]).fetchone()
+        if existing:
+            raise InputError(f"{url} is already tracked as {doc_type!r} (target {existing[0]})")
+        now = now_iso()
+        with self.transaction():
+            table = self.db["targets"].insert({
+                "company": company.strip(), "doc_type": doc_type, "url": url,
+                "select_css": json.dumps(select or []), "remove_css": json.dumps(remove or []),
+                "every_seconds": every_seconds, "next_fetch_at": now, "state": "new",
+                "consecutive_failures": 0, "created_at": now,
+            })
+        return self.get_target(table.last_pk)
+
+    def get_target(self, target_id: int) -> dict:
+        """One target by id, with its selectors decoded."""
+        rows = list(self.db.query("SELECT * FROM targets WHERE id = ?", [target_id]))
+        if not rows:
+            raise TargetNotFound(f"no target with id {target_id}")
+        return _decode_target(rows[0])
+
+    def list_targets(self, company: str | None = None) -> list[dict]:
+        """Every target (or one company's), with a count of versions, by company then type."""
+        sql = ("SELECT t.*, (SELECT count(*) FROM versions v WHERE v.target_id = t.id) AS versions "
+               "FROM targets t")
+        params: list = []
+        if company is not None:
+            sql += " WHERE lower(t.company) = lower(?)"
+            params.append(company)
+        sql += " ORDER BY t.company COLLATE NOCASE, t.doc_type, t.id"
+        targets = [_decode_target(row) for row in self.db.query(sql, params)]
+        if company is not None and not targets:
+            raise TargetNotFound(f"no targets for company {company!r} (see `policywatch target list`)")
+        return targets
+
+    def remove_target(self, target_id: int) -> None:
+        """Delete a target and everything recorded for it."""
+        self.get_target(target_id)
+        with self.transaction():
+            change_ids = "SELECT id FROM changes WHERE target_id = ?"
+            self.db.execute(f"DELETE FROM deliveries WHERE change_id IN ({change_ids})", [target_id])
+            for table in ("changes", "versions", "captures"):
+                self.db.execute(f"DELETE FROM {table} WHERE target_id = ?", [target_id])
+            self.db.execute("DELETE FROM targets WHERE id = ?", [target_id])
+
+    def due_targets(self, at: str, include_all: bool = False, company: str | None = None) -> list[dict]:
+        """Targets whose ``next_fetch_at`` has passed (every target with ``include_all``)."""
+        clauses, params = [], []
+        if not include_all:
+            clauses.append("(next_fetch_at IS NULL OR next_fetch_at <= ?)")
+            params.append(at)
+        if company is not None:
+            clauses.append("lower(company) = lower(?)")
+            params.append(company)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self.db.query(f"SELECT * FROM targets{where} ORDER BY next_fetch_at, id", params)
+        targets = [_decode_target(row) for row in rows]
+        if company is not None and not targets and not self.list_targets(company):
+            raise TargetNotFound(f"no targets for company {company!r}")
+        return targets
+
+    # -- snapshots --------------------------------------------------------------------------
+    def put_snapshot(self, body: bytes, content_type: str | None) -> str:
+        """Store a raw body once, keyed by its sha256, zlib-compressed; return the key."""
+        digest = sha256_hex(body)
+        with self.transaction():
+            self.db.execute(
+                "INSERT OR IGNORE INTO snapshots (sha256, content_type, size, body_zlib, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [digest, content_type, len(body), zlib.compress(body, 6), now_iso()])
+        return digest
+
+    def get_snapshot(self, digest: str) -> bytes:
+        """A raw body by its sha256, verified against the key."""
+        row = self.db.execute("SELECT body_zlib FROM snapshots WHERE sha256 = ?", [digest]).fetchone()
+        if row is None:
+            raise StoreError(f"snapshot {digest} is missing from {self.path}")
+        body = zlib.decompress(row[0])
+        if sha256_hex(body) != digest:
+            raise StoreError(f"snapshot {digest} in {self.path} does not match its hash")
+        return body
+
+    # -- versions and changes ---------------------------------------------------------------
+    def latest_version(self, target_id: int) -> dict | None:
+        """The newest version of a target, or None before its first."""
+        rows = list(self.db.query(
+            "SELECT * FROM versions WHERE target_id = ? ORDER BY id DESC LIMIT 1", [target_id]))
+        return rows[0] if rows else None
+
+    def earlier_version_with(self, target_id: int, compare_sha256: str) -> dict | None:
+        """The first version of a target whose compared text hashes to ``compare_sha256``."""
+        rows = list(self.db.query(
+            "SELECT * FROM versions WHERE target_id = ? AND compare_sha256 = ? ORDER BY id LIMIT 1",
+            [target_id, compare_sha256]))
+        return rows[0] if rows else None
+
+    def versions(self, target_id: int) -> list[dict]:
+        """Every version of a target, oldest first."""
+        return list(self.db.query(
+            "SELECT * FROM versions WHERE target_id = ? ORDER BY id", [target_id]))
+
+    def get_version(self, version_id: int) -> dict:
+        """One version by id."""
+        rows = list(self.db.query("SELECT * FROM versions WHERE id = ?", [version_id]))
+        if not rows:
+            raise InputError(f"no version with id {version_id}")
+        return rows[0]
+
+    def changes(self, target_id: int) -> list[dict]:
+        """Every change of a target, oldest first, with JSON fields decoded."""
+        return [_decode_change(row) for row in self.db.query(
+            "SELECT * FROM changes WHERE target_id = ? ORDER BY id", [target_id])]
+
+    def get_change(self, change_id: int) -> dict:
+        """One change by id, with JSON fields decoded."""
+        rows = list(self.db.query("SELECT * FROM changes WHERE id = ?", [change_id]))
+        if not rows:
+            raise ChangeNotFound(f"no change with id {change_id} (see `policywatch history COMPANY`)")
+        return _decode_change(rows[0])
+
+    def captures(self, target_id: int, limit: int = 20) -> list[dict]:
+        """The newest captures of a target, newest first."""
+        return list(self.db.query(
+            "SELECT * FROM captures WHERE target_id = ? ORDER BY id DESC LIMIT ?", [target_id, limit]))
+
+
+def _decode_target(row: dict) -> dict:
+    target = dict(row)
+    target["select"] = json.loads(target.pop("select_css") or "[]")
+    target["remove"] = json.loads(target.pop("remove_css") or "[]")
+    return target
+
+
+def _decode_change(row: dict) -> dict:
+    change = dict(row)
+    for key in ("topics", "evidence", "hunks"):
+        change[key] = json.loads(change[key] or "[]")
+    return change
+
+
+def open_store(path: str | os.PathLike | None = None) -> Store:
+    """Open (creating and migrating if needed) the database at ``path``.
+
+    Raises ``StoreError`` with one readable line if the file is corrupt, locked or unwritable.
+    """
+    path = str(path or default_db_path())
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StoreError(f"cannot create the directory for database {path}: {error.strerror}") from error
+    try:
+        db = sqlite_utils.Database(path)
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            db.enable_wal()
+        db.execute("PRAGMA foreign_keys = ON")
+        schema.migrate(db)
+    except sqlite3.Error as error:
+        raise StoreError(_describe_sqlite_error(path, error)) from error
+    return Store(db, path)

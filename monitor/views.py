@@ -1,0 +1,89 @@
+"""Human-readable terminal output (rich) for the CLI. Messages go to stderr, data to stdout."""
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .diff import render_terminal, word_diff
+from .store import Store
+from .timeutil import format_interval
+
+CLASS_STYLE = {"material": "bold red", "editorial": "yellow", "noise": "dim"}
+
+
+def _day(stamp: str | None) -> str:
+    return (stamp or "")[:16].replace("T", " ") or "-"
+
+
+def targets_table(targets: list[dict]) -> Table:
+    """The `target list` table."""
+    table = Table(title="Targets", title_justify="left")
+    for column in ("id", "company", "type", "url", "state", "versions", "last success", "next fetch", "every"):
+        table.add_column(column, overflow="fold")
+    for target in targets:
+        state = target["state"]
+        if target.get("last_error") and state != "ok":
+            state = f"{state}: {target['last_error']}"
+        table.add_row(str(target["id"]), target["company"], target["doc_type"], target["url"],
+                      Text(state, style="red" if target["state"] in ("failing", "broken") else ""),
+                      str(target.get("versions", "")), _day(target.get("last_success_at")),
+                      _day(target.get("next_fetch_at")), format_interval(target["every_seconds"]))
+    return table
+
+
+def classification_line(change: dict) -> Text:
+    """``material · severity 3 · expands · sale, sharing`` coloured by class."""
+    line = Text()
+    line.append(change["class"], style=CLASS_STYLE.get(change["class"], ""))
+    line.append(f" · severity {change['severity']} · {change['direction']}")
+    if change["topics"]:
+        line.append(" · " + ", ".join(change["topics"]), style="cyan")
+    return line
+
+
+def print_history(console: Console, store: Store, company: str) -> None:
+    """Every target of a company with its versions and the changes between them."""
+    for target in store.list_targets(company):
+        console.rule(f"{target['company']} — {target['doc_type']}  ({target['url']})")
+        changes_by_version = {c["to_version_id"]: c for c in store.changes(target["id"])}
+        versions = store.versions(target["id"])
+        if not versions:
+            console.print(f"  no version recorded yet (state: {target['state']})", style="dim")
+        for version in versions:
+            line = Text(f"  v{version['id']}  {_day(version['first_seen_at'])} → {_day(version['last_seen_at'])}  ")
+            change = changes_by_version.get(version["id"])
+            if change:
+                line.append(f"change {change['id']}: ")
+                line.append_text(classification_line(change))
+            else:
+                line.append("first version", style="dim")
+            if version["returns_to_version_id"]:
+                line.append(f"  (returns to v{version['returns_to_version_id']})", style="dim")
+            console.print(line)
+
+
+def print_change(console: Console, store: Store, change: dict) -> None:
+    """One change: what it is, the evidence (material first), and the coloured word diff."""
+    target = store.get_target(change["target_id"])
+    old = store.get_version(change["from_version_id"])
+    new = store.get_version(change["to_version_id"])
+    console.rule(f"Change {change['id']}: {target['company']} — {target['doc_type']}")
+    console.print(f"{target['url']}\nv{old['id']} ({_day(old['first_seen_at'])}) → "
+                  f"v{new['id']} ({_day(new['first_seen_at'])}), classified by {change['classifier']}")
+    console.print(classification_line(change))
+    print_evidence(console, change["evidence"])
+    console.print()
+    console.print(render_terminal(word_diff(old["text"], new["text"])))
+
+
+def print_evidence(console: Console, evidence: list[dict]) -> None:
+    """Evidence sentences, each with the rule that fired and its topics."""
+    for item in evidence:
+        line = Text("  ▸ ")
+        line.append(f"[{item['rule']}]", style="magenta")
+        if item.get("topics"):
+            line.append(" " + ", ".join(item["topics"]), style="cyan")
+        if item.get("sentence"):
+            line.append(f" ({item['side']}) ")
+            line.append(item["sentence"][:400], style="bold")
+        console.print(line)
