@@ -287,6 +287,10 @@ def demo(workdir):
     run_demo(Path(workdir), out)
 
 
+# Commands that live in their own modules register here, one line each:
+# cli.add_command(<command>, "<name>")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="policywatch")

@@ -23,7 +23,7 @@ DEFAULT_DB_PATH = "data/policywatch.db"
 DEFAULT_DOC_TYPE = "Privacy Policy"
 DEFAULT_EVERY_SECONDS = 86400
 # A locked database is retried for this long before the command gives up with a clear error.
-BUSY_TIMEOUT_MS = 10_000
+BUSY_TIMEOUT_MS = int(os.environ.get("POLICYWATCH_BUSY_TIMEOUT_MS", "10000"))
 
 
 def default_db_path() -> str:
