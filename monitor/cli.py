@@ -28,6 +28,16 @@ out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty()
 err = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
 
 
+# Each failed fetch is reported once, as a capture line; these Scrapy loggers would repeat it.
+# (A filter on our handler, because Scrapy reconfigures its loggers when a crawl starts.)
+_REPEATING_LOGGERS = ("scrapy.downloadermiddlewares.retry", "scrapy.downloadermiddlewares.redirect",
+                      "scrapy.core.downloader.handlers.http11")
+
+
+def _drop_repeated_fetch_errors(record: logging.LogRecord) -> bool:
+    return not record.name.startswith(_REPEATING_LOGGERS)
+
+
 class PolicywatchGroup(click.Group):
     """Turns policywatch errors into one readable line and a non-zero exit."""
 
@@ -80,6 +90,8 @@ def cli(ctx, db_path, verbose):
     handler.setLevel(logging.WARNING - 10 * min(verbose, 2))
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.DEBUG, handlers=[handler])
+    if not verbose:
+        handler.addFilter(_drop_repeated_fetch_errors)
     ctx.obj = {"db": db_path or default_db_path()}
 
 
@@ -201,11 +213,11 @@ def diff(old, new, select, remove, as_json):
     if as_json:
         _emit_json(report)
         return
-    from .diff import render_terminal, word_diff
+    from .diff import word_diff
     out.print(views.classification_line(report))
     views.print_evidence(out, report["evidence"])
     out.print()
-    out.print(render_terminal(word_diff(old_text, new_text)))
+    out.print(views.diff_renderable(out, word_diff(old_text, new_text)))
 
 
 @cli.command("extract")
@@ -289,6 +301,8 @@ def demo(workdir):
 
 # Commands that live in their own modules register here, one line each:
 # cli.add_command(<command>, "<name>")
+from .cli_eval import eval_command  # noqa: E402
+cli.add_command(eval_command, "eval")
 
 
 def main() -> None:

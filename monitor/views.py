@@ -11,6 +11,31 @@ from .timeutil import format_interval
 CLASS_STYLE = {"material": "bold red", "editorial": "yellow", "noise": "dim"}
 
 
+def diff_renderable(console: Console, diffs: list[tuple[int, str]]) -> Text:
+    """Coloured word diff on a colour terminal; ``[-old-]{+new+}`` markers elsewhere
+    (pipes, logs, tests), as ``git diff --word-diff=plain`` does."""
+    if console.color_system:
+        return render_terminal(diffs)
+    marked = [(0, text) if op == 0 else (0, f"[-{text}-]" if op == -1 else f"{{+{text}+}}")
+              for op, text in diffs]
+    # Re-use the eliding of long unchanged runs; the markers stay inside the changed runs.
+    out = Text()
+    for index, (op, text) in enumerate(diffs):
+        if op != 0:
+            out.append(marked[index][1])
+        else:
+            out.append_text(render_terminal([(0, text)] if len(diffs) == 1 else
+                                            _edge(diffs, index, text)))
+    return out
+
+
+def _edge(diffs, index, text):
+    """A one-item diff that elides ``text`` the way render_terminal would at this position."""
+    padding = [(1, "")] if index > 0 else []
+    trailing = [(1, "")] if index < len(diffs) - 1 else []
+    return padding + [(0, text)] + trailing
+
+
 def _day(stamp: str | None) -> str:
     return (stamp or "")[:16].replace("T", " ") or "-"
 
@@ -73,7 +98,7 @@ def print_change(console: Console, store: Store, change: dict) -> None:
     console.print(classification_line(change))
     print_evidence(console, change["evidence"])
     console.print()
-    console.print(render_terminal(word_diff(old["text"], new["text"])))
+    console.print(diff_renderable(console, word_diff(old["text"], new["text"])))
 
 
 def print_evidence(console: Console, evidence: list[dict]) -> None:

@@ -105,7 +105,7 @@ class TargetsSpider(scrapy.Spider):
         if status == 304:
             capture.not_modified = True
         elif status >= 400:
-            capture.error_kind, capture.error = f"http-{status}", f"HTTP {status} from {response.url}"
+            capture.error_kind, capture.error = f"http-{status}", f"the server answered HTTP {status}"
         else:
             capture.body = response.body
         yield CaptureItem(capture)

@@ -1,0 +1,132 @@
+"""Bad input gets one clear line on stderr, a non-zero exit, a captures row, no partial version."""
+
+import sqlite3
+
+import pytest
+
+from tests.sites import Page
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+
+
+def count(db_path, table):
+    with sqlite3.connect(db_path) as connection:
+        return connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def captures(db_path):
+    with sqlite3.connect(db_path) as connection:
+        connection.row_factory = sqlite3.Row
+        return [dict(r) for r in connection.execute("SELECT * FROM captures ORDER BY id")]
+
+
+FAILURES = [
+    # (page at /p, expected error kind)
+    (None, "http-404"),
+    (Page(b"oops", status=500), "http-500"),
+    (Page(behaviour="reset"), "connection-reset"),
+    (Page(behaviour="redirect-loop"), "redirect-loop"),
+    (Page(b"<html><body>slow</body></html>", behaviour="slow", delay=4), "timeout"),
+    (Page(PNG, headers={"Content-Type": "image/png"}), "extraction"),
+    (Page(b"", headers={"Content-Type": "text/html"}), "extraction"),
+    (Page(b"<html><body><main><p>x</p></main></body></html>"), None),  # control: succeeds
+]
+
+
+@pytest.mark.parametrize("page,kind", FAILURES, ids=[k or "control" for _, k in FAILURES])
+def test_fetch_failures_are_recorded_without_versions(site, cli, db_path, page, kind):
+    if page is not None:
+        site["/p"] = page
+    cli("target", "add", site.url("/p"), "--company", "Acme", check=0)
+    result = cli("crawl", "--timeout", "1")
+    [capture] = captures(db_path)
+    if kind is None:
+        assert result.returncode == 0, result
+        assert capture["outcome"] == "first-version"
+        return
+    assert result.returncode == 3, result
+    assert capture["outcome"] == "error"
+    assert capture["error_kind"] == kind
+    assert count(db_path, "versions") == 0
+    error_lines = [line for line in result.stderr.splitlines() if site.url("/p") in line]
+    assert len(error_lines) == 1 and kind in error_lines[0]
+    listed = cli("target", "list", "--json", check=0).json()
+    assert listed[0]["state"] == "failing"
+    assert kind in listed[0]["last_error"]
+
+
+def test_target_turns_broken_after_repeated_failures_and_recovers(site, cli):
+    cli("target", "add", site.url("/p"), "--company", "Acme", check=0)
+    for _ in range(3):
+        cli("crawl", "--all")
+    assert cli("target", "list", "--json").json()[0]["state"] == "broken"
+    site.html("/p", "<html><body><main><p>Back.</p></main></body></html>")
+    cli("crawl", "--all", check=0)
+    assert cli("target", "list", "--json").json()[0]["state"] == "ok"
+
+
+@pytest.mark.parametrize("args,message", [
+    (("history", "Nobody"), "no targets for company 'Nobody'"),
+    (("show", "99"), "no change with id 99"),
+    (("target", "remove", "42"), "no target with id 42"),
+    (("extract", "/nonexistent/file.html"), "no such file"),
+    (("diff", "/nonexistent/a.md", "/nonexistent/b.md"), "no such file"),
+    (("target", "add", "ftp://example.org/x", "--company", "A"), "must start with http"),
+    (("target", "add", "http://example.org/x", "--company", "A", "--every", "soon"), "invalid interval"),
+    (("crawl", "--company", "Nobody"), "no targets for company"),
+])
+def test_user_errors_are_one_line_and_non_zero(cli, args, message):
+    result = cli(*args)
+    assert result.returncode == 1, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result
+    assert "Traceback" not in result.stderr
+
+
+def test_duplicate_target_is_refused(cli):
+    cli("target", "add", "http://127.0.0.1:9/p", "--company", "Acme", check=0)
+    result = cli("target", "add", "http://127.0.0.1:9/p", "--company", "Acme", check=1)
+    assert "already tracked" in result.stderr
+
+
+def test_corrupt_database_file(cli, tmp_path):
+    corrupt = tmp_path / "corrupt.db"
+    corrupt.write_bytes(b"this is not a database" * 100)
+    result = cli("target", "list", db=corrupt, check=1)
+    assert "corrupt" in result.stderr and str(corrupt) in result.stderr
+    assert corrupt.read_bytes() == b"this is not a database" * 100  # nothing overwritten
+
+
+def test_locked_database(cli, db_path):
+    cli("init", check=0)
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        result = cli("target", "add", "http://127.0.0.1:9/p", "--company", "Acme",
+                     env={"POLICYWATCH_BUSY_TIMEOUT_MS": "300"}, check=1)
+        assert "locked" in result.stderr
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert cli("target", "list", "--json", check=0).json() == []
+
+
+def test_init_is_idempotent_and_uses_wal(cli, db_path):
+    cli("init", check=0)
+    cli("init", check=0)
+    with sqlite3.connect(db_path) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"targets", "captures", "snapshots", "versions", "changes", "subscriptions", "deliveries"} <= tables
+
+
+def test_db_path_from_option_overrides_environment(cli, tmp_path):
+    other = tmp_path / "other.db"
+    result = subprocess_cli_with_option(cli, other)
+    assert result.returncode == 0, result
+    assert other.exists()
+
+
+def subprocess_cli_with_option(cli, path):
+    # --db comes before the command, as documented; POLICYWATCH_DB (set by the fixture) loses.
+    return cli("--db", str(path), "init")
