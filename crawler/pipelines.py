@@ -8,6 +8,7 @@ from crawler.items import CaptureItem
 from monitor.errors import PolicywatchError
 from monitor.record import record_capture
 from monitor.store import open_store
+from monitor.warc import WarcFiles
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,30 @@ class BoundCapturePipeline:
             capture.body = None
             capture.error_kind = "too-large"
             capture.error = f"body larger than {self.max_body_bytes} bytes"
+        return item
+
+
+class WarcPipeline:
+    """Archive each capture (request and response, or the failure) to WARC files first,
+    so the capture row that the monitor commits can point at complete records."""
+
+    def __init__(self, directory: str, max_bytes: int):
+        self.files = WarcFiles(directory, max_bytes)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        directory = crawler.settings.get("POLICYWATCH_WARC_DIR")
+        if not directory:
+            raise NotConfigured("POLICYWATCH_WARC_DIR is not set")
+        return cls(directory, crawler.settings.getint("POLICYWATCH_WARC_MAX_BYTES"))
+
+    def process_item(self, item: CaptureItem) -> CaptureItem:
+        capture = item.capture
+        item.capture.warc = self.files.write_capture(
+            url=capture.final_url or capture.url, fetched_at=capture.fetched_at,
+            request_headers=capture.request_headers, status=capture.status,
+            response_headers=capture.headers, body=capture.body,
+            error=f"{capture.error_kind}: {capture.error}" if capture.error_kind else None)
         return item
 
 
@@ -61,6 +86,13 @@ class RecordCapturePipeline:
             # The store refused the write (full disk, locked): nothing partial was committed.
             log.error("target %s: could not record capture: %s", item.capture.target_id, error)
             raise
+        except Exception as error:
+            # A bug must not lose the attempt: record it as a failed capture, then report it.
+            log.exception("target %s: recording failed", item.capture.target_id)
+            capture = item.capture
+            capture.body, capture.not_modified = None, False
+            capture.error_kind, capture.error = "internal-error", f"{type(error).__name__}: {error}"
+            item.recorded = record_capture(self.store, capture)
         return item
 
 

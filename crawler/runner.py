@@ -4,7 +4,9 @@ The Twisted reactor cannot be restarted, so everything that crawls in a process 
 ``run_crawl_script``: it starts Scrapy once and runs an async script that may crawl many times.
 """
 
+import os
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from scrapy import signals
 from scrapy.crawler import AsyncCrawlerProcess
@@ -17,11 +19,17 @@ from crawler.spiders.targets import TargetsSpider
 CrawlPass = Callable[[list[dict]], Awaitable[list[CaptureItem]]]
 
 
+def warc_dir(db_path: str) -> str:
+    """Where WARC files go: ``POLICYWATCH_WARC_DIR``, else ``warc/`` beside the database."""
+    return os.environ.get("POLICYWATCH_WARC_DIR") or str(Path(db_path).resolve().parent / "warc")
+
+
 def crawler_settings(db_path: str, overrides: dict | None = None) -> Settings:
     """The project settings, pointed at a database, with per-run overrides."""
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     settings.set("POLICYWATCH_DB", str(db_path), priority="cmdline")
+    settings.set("POLICYWATCH_WARC_DIR", warc_dir(db_path), priority="cmdline")
     for key, value in (overrides or {}).items():
         settings.set(key, value, priority="cmdline")
     return settings

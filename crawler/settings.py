@@ -33,6 +33,8 @@ FEED_EXPORT_ENCODING = "utf-8"
 ITEM_PIPELINES = {
     # 100: reject malformed or oversized captures before anything is written.
     "crawler.pipelines.BoundCapturePipeline": 100,
+    # 200: archive request and response to WARC before the capture row that points at them.
+    "crawler.pipelines.WarcPipeline": 200,
     # 300: the monitor records the capture (snapshot, version, change, outbox) in one transaction.
     "crawler.pipelines.RecordCapturePipeline": 300,
     # 900: count outcomes in namespaced stats and log one line per capture, after recording.
@@ -42,3 +44,5 @@ ITEM_PIPELINES = {
 # policywatch's own settings.
 POLICYWATCH_DB = None  # set by the runner; the pipelines raise NotConfigured without it
 POLICYWATCH_MAX_BODY_BYTES = DOWNLOAD_MAXSIZE
+POLICYWATCH_WARC_DIR = None  # set by the runner (default: a "warc" folder beside the database)
+POLICYWATCH_WARC_MAX_BYTES = 100 * 1024 * 1024  # rotate WARC files past this size

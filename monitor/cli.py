@@ -232,18 +232,27 @@ def extract_command(file, select, remove, url):
 
 @cli.command()
 @click.argument("apprise_url")
-@click.option("--company", multiple=True, help="Only these companies (repeatable).")
+@click.option("--company", multiple=True, help="Only these companies (repeatable; default: all).")
 @click.option("--type", "doc_type", multiple=True, help="Only these document types (repeatable).")
 @click.option("--topic", multiple=True, help="Only changes with one of these topics (repeatable).")
-@click.option("--min-severity", default=1, show_default=True, type=click.IntRange(0, 3))
+@click.option("--min-severity", default=1, show_default=True, type=click.IntRange(0, 3),
+              help="Least severity of a material change (0 none … 3 high).")
 @click.option("--class", "class_filter", default="material", show_default=True,
-              type=click.Choice(["material", "editorial", "any"]))
-@click.option("--digest", default="none", show_default=True, type=click.Choice(["none", "daily", "weekly"]))
+              type=click.Choice(["material", "editorial", "any"]),
+              help="material only; editorial adds wording changes; any adds noise too.")
+@click.option("--digest", default="none", show_default=True, type=click.Choice(["none", "daily", "weekly"]),
+              help="One message per change (none), or one summary a day or a week.")
 @click.option("--format", "fmt", default="text", show_default=True, type=click.Choice(["text", "markdown", "html"]))
+@click.option("--operator", is_flag=True, help="Also alert when a target turns broken or recovers.")
 @click.option("--name", default="", help="A label for this subscription.")
+@click.option("--json", "as_json", is_flag=True, help="Print the subscription (URL redacted) as JSON.")
 @click.pass_context
-def subscribe(ctx, apprise_url, company, doc_type, topic, min_severity, class_filter, digest, fmt, name):
-    """Send alerts to APPRISE_URL (email, Slack, Matrix, webhooks…)."""
+def subscribe(ctx, apprise_url, company, doc_type, topic, min_severity, class_filter, digest, fmt,
+              operator, name, as_json):
+    """Send alerts to APPRISE_URL (mailto://, json://, slack://, matrix://… see apprise's wiki).
+
+    The URL is a secret: it is stored, and only ever shown redacted.
+    """
     from notify.subscriptions import add_subscription
     from .classify import TOPICS
     unknown = sorted(set(topic) - set(TOPICS))
@@ -251,44 +260,73 @@ def subscribe(ctx, apprise_url, company, doc_type, topic, min_severity, class_fi
         raise InputError(f"unknown topic(s) {', '.join(unknown)}; known: {', '.join(TOPICS)}")
     added = add_subscription(_store(ctx), apprise_url, name=name, companies=company, doc_types=doc_type,
                              topics=topic, min_severity=min_severity, class_filter=class_filter,
-                             digest=digest, fmt=fmt)
-    err.print(f"subscription {added['id']}: {added['apprise_url']}")
+                             digest=digest, fmt=fmt, operator=operator)
+    if as_json:
+        _emit_json(added)
+    err.print(f"subscription {added['id']}: {added['apprise_url']}", markup=False)
 
 
 @cli.command()
+@click.option("--all", "include_inactive", is_flag=True, help="Include unsubscribed ones.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @click.pass_context
-def subscriptions(ctx, as_json):
-    """List subscriptions (apprise URLs redacted)."""
+def subscriptions(ctx, include_inactive, as_json):
+    """List subscriptions (apprise URLs redacted) with their outbox counts."""
     from notify.subscriptions import list_subscriptions
-    found = list_subscriptions(_store(ctx))
+    found = list_subscriptions(_store(ctx), include_inactive=include_inactive)
     if as_json:
         _emit_json(found)
         return
+    if not found:
+        err.print("no subscriptions yet: add one with `policywatch subscribe APPRISE_URL`")
     for sub in found:
-        filters = ", ".join(f"{k}={','.join(sub[k])}" for k in ("companies", "doc_types", "topics") if sub[k])
+        filters = " ".join(f"{k}={','.join(sub[k])}" for k in ("companies", "doc_types", "topics") if sub[k])
+        flags = (" operator" if sub["operator"] else "") + ("" if sub["active"] else " (unsubscribed)")
         out.print(f"{sub['id']}  {sub['apprise_url']}  class={sub['class_filter']} "
-                  f"min-severity={sub['min_severity']} digest={sub['digest']} {filters}")
+                  f"min-severity={sub['min_severity']} digest={sub['digest']} format={sub['format']} "
+                  f"{filters}{flags}  sent={sub['sent']} waiting={sub['waiting']} dead={sub['dead']}"
+                  f"{'  ' + sub['name'] if sub['name'] else ''}", markup=False)
 
 
 @cli.command()
 @click.argument("subscription_id", type=int)
 @click.pass_context
 def unsubscribe(ctx, subscription_id):
-    """Stop a subscription; its pending alerts are cancelled."""
+    """Stop a subscription; its waiting alerts are cancelled, its history kept."""
     from notify.subscriptions import remove_subscription
     remove_subscription(_store(ctx), subscription_id)
     err.print(f"unsubscribed {subscription_id}")
 
 
 @cli.command("notify")
-@click.option("--base-url", default=None, help="Base URL of the web UI, for links in alerts.")
+@click.option("--base-url", default=None, help="Base URL of the web UI, for links in alerts "
+              "(env POLICYWATCH_BASE_URL).")
+@click.option("--template-dir", default=None, type=click.Path(file_okay=False),
+              help="Directory of templates overriding the bundled ones (env POLICYWATCH_TEMPLATES).")
+@click.option("--limit", default=500, show_default=True, type=click.IntRange(1), help="Most deliveries to send.")
+@click.option("--flush-digests", is_flag=True, help="Send waiting digests now, not at the end of their period.")
+@click.option("--json", "as_json", is_flag=True, help="Print the pass's counts and the outbox's as JSON.")
 @click.pass_context
-def notify_command(ctx, base_url):
-    """Send pending alerts from the outbox."""
-    from notify.outbox import send_pending
-    report = send_pending(_store(ctx), base_url=base_url)
-    err.print(f"alerts sent: {report.sent}, failed (will retry): {report.failed}, given up: {report.dead}")
+def notify_command(ctx, base_url, template_dir, limit, flush_digests, as_json):
+    """Send due alerts and digests from the outbox; retry failed ones whose backoff has passed.
+
+    Retries: POLICYWATCH_NOTIFY_MAX_ATTEMPTS (8), POLICYWATCH_NOTIFY_BACKOFF_SECONDS (60, doubling),
+    POLICYWATCH_NOTIFY_BACKOFF_CAP_SECONDS (21600), POLICYWATCH_NOTIFY_LEASE_SECONDS (600).
+    """
+    from notify.messages import sample_context_for
+    from notify.outbox import outbox_counts, send_pending
+    from notify.render import check_templates
+    from notify.settings import NotifySettings
+    settings = NotifySettings.from_env(base_url=base_url, template_dir=template_dir)
+    # A broken override fails here, before anything is claimed: nothing is lost or half-sent.
+    check_templates(settings.template_dir or None, sample_context_for)
+    store = _store(ctx)
+    report = send_pending(store, limit=limit, settings=settings, flush_digests=flush_digests)
+    if as_json:
+        _emit_json({**report.as_dict(), "outbox": outbox_counts(store)})
+    err.print(f"alerts sent: {report.sent}, failed (will retry): {report.failed}, given up: {report.dead}"
+              + (f", digests composed: {report.digests}" if report.digests else "")
+              + (f", resumed after an interrupted send: {report.resumed}" if report.resumed else ""))
 
 
 @cli.command()
@@ -301,6 +339,12 @@ def demo(workdir):
 
 # Commands that live in their own modules register here, one line each:
 # cli.add_command(<command>, "<name>")
+from .cli_web import serve_command, site_group  # noqa: E402
+cli.add_command(serve_command, "serve")
+cli.add_command(site_group, "site")
+from .cli_evidence import evidence_group, verify_command  # noqa: E402
+cli.add_command(verify_command, "verify")
+cli.add_command(evidence_group, "evidence")
 from .cli_eval import eval_command  # noqa: E402
 cli.add_command(eval_command, "eval")
 

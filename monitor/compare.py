@@ -1,15 +1,21 @@
-"""Compare two texts: word diff, hunks, classification and stats in one call."""
+"""Compare two texts: word diff, sentence hunks, classification and stats in one call."""
 
 from .classify import Assessment, get_classifier
-from .diff import hunks, stats, word_diff
+from .classify.signals import language
+from .diff import sentence_hunks, stats, word_diff
 
 DEFAULT_CLASSIFIER = "rules"
 
 
 def compare(old_text: str, new_text: str, classifier: str = DEFAULT_CLASSIFIER) -> tuple[Assessment, list, dict]:
-    """Return ``(assessment, diffs, stats)`` for two normalised texts."""
+    """Return ``(assessment, diffs, stats)`` for two normalised texts.
+
+    ``diffs`` is the word diff of the whole texts (for display and stats); the classifier judges
+    the structure-aware hunks, one per changed sentence.
+    """
     diffs = word_diff(old_text, new_text)
-    found = [hunk.to_dict() for hunk in hunks(old_text, new_text, diffs)]
+    # Texts equal but for noise give no hunk, or only hunks the classifier calls noise.
+    found, _ = sentence_hunks(old_text, new_text)
     assessment = get_classifier(classifier)(old_text, new_text, found)
     return assessment, diffs, stats(diffs)
 
@@ -20,4 +26,5 @@ def diff_report(old_text: str, new_text: str, classifier: str = DEFAULT_CLASSIFI
     report = assessment.to_dict()
     report["changes"] = report.pop("hunks")
     report["stats"] = counts
+    report["language"] = language(new_text)
     return report

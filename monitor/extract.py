@@ -1,30 +1,39 @@
-"""Extraction: a raw body (HTML, XHTML, Markdown or plain text) → normalised Markdown.
+"""Extraction: a raw body (HTML, XHTML, PDF, Markdown or plain text) → normalised Markdown.
 
-Per-target CSS ``select`` and ``remove`` choose the policy text; without ``select`` the main
-content is guessed (``main``, ``[role=main]``, a single ``article``, else the body without its
-navigation). Headings, lists, tables, emphasis and link text survive as Markdown.
+Per-target ``select`` and ``remove`` choose the policy text: CSS selectors or Open Terms
+Archive range selectors (``monitor.ranges``), several of each. Without ``select`` the main
+content is detected (``monitor.main_content``). Scripts, styles and consent banners
+(``monitor.consent``) always go. Links are made absolute; headings, lists, tables, emphasis and
+link text survive as Markdown. See docs/extraction.md.
 """
 
 from dataclasses import dataclass
+
 import lxml.etree
 import lxml.html
 from markdownify import MarkdownConverter
-from w3lib.encoding import html_to_unicode
 
+from .consent import drop_consent
+from .decoding import GZIP_MAGIC, decode, inflate
 from .errors import ExtractionError
+from .guards import GuardError
+from .main_content import DEFAULT_DETECTOR, DETECTORS
 from .normalise import normalise_text
+from .pdf import is_pdf, pdf_text
+from .ranges import describe, is_range, remove_range, select_range
 
 # Bump when extraction or normalisation changes what a body turns into; every version records it.
-EXTRACTOR_VERSION = "pw-extract/1"
+# 2: readability main content, consent banners, range selectors, PDF, charset detection.
+EXTRACTOR_VERSION = "pw-extract/2"
+
+# Bodies past this size are refused, not truncated: half a policy would read as a deletion.
+MAX_BODY_BYTES = 10 * 1024 * 1024
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 TEXT_TYPES = ("text/plain", "text/markdown", "text/x-markdown")
 # Elements that never hold policy text.
 ALWAYS_REMOVED = ("script", "style", "noscript", "template", "svg", "iframe", "object", "embed",
                   "canvas", "form button", "select", "head")
-FALLBACK_REMOVED = ("nav", "header", "footer", "aside", "[role=navigation]", "[role=banner]",
-                    "[role=contentinfo]", "[aria-hidden=true]")
-FALLBACK_CONTAINERS = ("main", "[role=main]")
 
 
 @dataclass(frozen=True)
@@ -49,9 +58,11 @@ class _PolicyMarkdown(MarkdownConverter):
 
 
 def sniff_kind(body: bytes, content_type: str | None, name: str = "") -> str:
-    """``html`` or ``text`` for a body we can read; raise ``ExtractionError`` otherwise."""
+    """``html``, ``pdf`` or ``text`` for a body we can read; raise ``ExtractionError`` otherwise."""
     mime = (content_type or "").split(";")[0].strip().lower()
     head = body[:1024].lstrip().lower()
+    if is_pdf(body, content_type):
+        return "pdf"
     if mime in HTML_TYPES or head.startswith((b"<!doctype html", b"<html", b"<?xml")) \
             or (not mime and b"<body" in body[:65536].lower()):
         return "html"
@@ -60,59 +71,96 @@ def sniff_kind(body: bytes, content_type: str | None, name: str = "") -> str:
     if not mime and name.lower().endswith((".html", ".htm", ".xhtml")):
         return "html"
     if b"\x00" in body[:4096]:
-        raise ExtractionError(f"body is binary ({mime or 'unknown type'}), not a policy document")
+        raise GuardError("binary", kind="extraction",
+                         message=f"body is binary ({mime or 'unknown type'}), not a policy document")
     if mime and mime not in HTML_TYPES + TEXT_TYPES:
-        raise ExtractionError(f"body is {mime}, not HTML or text")
+        raise GuardError("binary", kind="extraction", message=f"body is {mime}, not HTML, PDF or text")
     return "text"
 
 
-def decode(body: bytes, content_type: str | None) -> str:
-    """Decode bytes honouring BOM, the HTTP charset and meta tags; never raises on bad bytes."""
-    _, text = html_to_unicode(content_type or "", body)
-    return text
+def prepare_body(body: bytes, max_bytes: int = MAX_BODY_BYTES) -> bytes:
+    """Refuse empty or oversized bodies; inflate a gzip body that arrived still compressed."""
+    if len(body) > max_bytes:
+        raise GuardError("too-large", kind="extraction",
+                         message=f"body is {len(body)} bytes, more than the {max_bytes}-byte cap")
+    if body.startswith(GZIP_MAGIC):
+        body = inflate(body)
+    if not body or not body.strip():
+        raise GuardError("empty", kind="extraction", message="body is empty")
+    return body
 
 
 def extract(body: bytes, content_type: str | None = None, *, url: str = "",
-            select: list[str] | tuple = (), remove: list[str] | tuple = (), name: str = "") -> Extraction:
+            select: list | tuple = (), remove: list | tuple = (), name: str = "",
+            detector: str = DEFAULT_DETECTOR, max_bytes: int = MAX_BODY_BYTES) -> Extraction:
     """Extract normalised Markdown from a raw body.
 
-    Raises ``ExtractionError`` if the body is not a document, a selector is invalid or matches
-    nothing, or no text remains.
+    ``select``/``remove`` hold CSS selectors and OTA range selectors (mappings). Raises
+    ``ExtractionError`` (a ``GuardError`` with a ``kind`` for guarded cases) if the body is not
+    a document, is too large, a selector is invalid or matches nothing, or no text remains.
     """
-    if not body or not body.strip():
-        raise ExtractionError("body is empty")
+    body = prepare_body(body or b"", max_bytes)
     kind = sniff_kind(body, content_type, name)
-    text = decode(body, content_type)
-    markdown = text if kind == "text" else _html_to_markdown(text, url, list(select), list(remove))
+    if kind == "pdf":
+        markdown = pdf_text(body)
+    else:
+        text = decode(body, content_type)
+        markdown = text if kind == "text" else html_to_markdown(
+            text, url, list(select), list(remove), detector)
     normalised = normalise_text(markdown)
     if not normalised.strip():
-        raise ExtractionError("no text left after extraction")
+        raise GuardError("empty", kind="extraction", message="no text left after extraction")
     return Extraction(text=normalised)
 
 
-def _html_to_markdown(html: str, url: str, select: list[str], remove: list[str]) -> str:
+def parse_html(html: str):
+    """An lxml document for any string; ``ExtractionError`` if nothing can be parsed."""
+    # lxml refuses str input that declares an encoding; the body is already decoded.
+    html = html.replace("\x00", "")
     try:
-        root = lxml.html.document_fromstring(html)
+        return lxml.html.document_fromstring(html.encode("utf-8", "replace"),
+                                             parser=lxml.html.HTMLParser(encoding="utf-8"))
     except (lxml.etree.ParserError, ValueError) as error:
-        raise ExtractionError(f"HTML cannot be parsed: {error}") from error
+        raise GuardError("empty", kind="extraction", message=f"HTML cannot be parsed: {error}") from error
+
+
+def html_to_markdown(html: str, url: str = "", select: list | None = None,
+                     remove: list | None = None, detector: str = DEFAULT_DETECTOR) -> str:
+    """The chosen part of an HTML page as Markdown (see module docstring)."""
+    try:
+        return _html_to_markdown(html, url, select or [], remove or [], detector)
+    except RecursionError as error:
+        raise ExtractionError("HTML is nested too deeply to extract") from error
+
+
+def _html_to_markdown(html: str, url: str, select: list, remove: list, detector: str) -> str:
+    root = parse_html(html)
     _drop(root, ALWAYS_REMOVED)
-    _drop(root, remove)
+    drop_consent(root, _css)
+    for selector in remove:
+        if is_range(selector):
+            root = remove_range(root, selector)
+        else:
+            _drop(root, [selector])
     if url:
         root.make_links_absolute(url, resolve_base_href=True, handle_failures="discard")
     if select:
         parts = _select(root, select)
         if not parts:
-            raise ExtractionError(f"selector {', '.join(select)!r} matched nothing")
+            raise GuardError("no-match", kind="extraction",
+                             message=f"selector {', '.join(map(describe, select))} matched nothing")
     else:
-        parts = _main_content(root)
+        if detector not in DETECTORS:
+            raise ExtractionError(f"unknown main-content detector {detector!r}; "
+                                  f"known: {', '.join(DETECTORS)}")
+        parts = DETECTORS[detector](root, _css)
     html_parts = [lxml.html.tostring(part, encoding="unicode") for part in parts]
-    try:
-        return "\n\n".join(_PolicyMarkdown().convert(part) for part in html_parts)
-    except RecursionError as error:
-        raise ExtractionError("HTML is nested too deeply to extract") from error
+    return "\n\n".join(_PolicyMarkdown().convert(part) for part in html_parts)
 
 
 def _css(root, selector: str) -> list:
+    if not isinstance(selector, str):
+        raise ExtractionError(f"a selector must be CSS text or a range object, not {selector!r}")
     try:
         return root.cssselect(selector)
     except Exception as error:  # cssselect raises several unrelated types for bad syntax
@@ -126,22 +174,17 @@ def _drop(root, selectors) -> None:
                 element.drop_tree()
 
 
-def _select(root, selectors: list[str]) -> list:
-    """Elements matched by any selector, in document order, without nested duplicates."""
-    matched = {element for selector in selectors for element in _css(root, selector)}
+def _select(root, selectors: list) -> list:
+    """Elements matched by the CSS selectors in document order, without nested duplicates,
+    then the content of each range selector in the order given."""
+    css = [s for s in selectors if not is_range(s)]
+    matched = {element for selector in css for element in _css(root, selector)}
     ordered = [element for element in root.iter() if element in matched]
-    return [element for element in ordered
-            if not any(ancestor in matched for ancestor in element.iterancestors())]
-
-
-def _main_content(root) -> list:
-    for selector in FALLBACK_CONTAINERS:
-        found = _css(root, selector)
-        if len(found) == 1:
-            return found
-    articles = _css(root, "article")
-    if len(articles) == 1:
-        return articles
-    _drop(root, FALLBACK_REMOVED)
-    body = root.find("body")
-    return [body if body is not None else root]
+    parts = [element for element in ordered
+             if not any(ancestor in matched for ancestor in element.iterancestors())]
+    for selector in selectors:
+        if is_range(selector):
+            part = select_range(root, selector)
+            if part is not None:
+                parts.append(part)
+    return parts

@@ -9,13 +9,15 @@ content-addressed, may be stored already; it is harmless and re-used on the next
 import json
 from dataclasses import dataclass, field
 
-from . import events
+from . import events, ledger, vetting
 from .compare import DEFAULT_CLASSIFIER, compare
 from .errors import ExtractionError
+from .guards import DEFAULT_MAX_SHRINK, GuardError
 from .extract import extract
 from .normalise import comparable_text
 from .store import Store, sha256_hex
 from .timeutil import later_iso, now_iso
+from .warc import WarcRef
 
 # After this many failed attempts in a row a target is "broken" (shown in `target list`).
 BROKEN_AFTER_FAILURES = 3
@@ -41,6 +43,12 @@ class Capture:
     not_modified: bool = False
     error_kind: str | None = None
     error: str | None = None
+    request_headers: dict = field(default_factory=dict)
+    warc: WarcRef | None = None  # where the crawler archived this capture, if it did
+    # A second fetch of a body that would change the text (see monitor.vetting).
+    confirm_body: bytes | None = None
+    rendered: bool = False  # fetched through a browser (render: js, or the blocked-fetch fallback)
+    guard: str | None = None  # the guard that held this capture back (monitor.guards)
 
 
 @dataclass
@@ -67,13 +75,20 @@ def _capture_row(capture: Capture, outcome: str, body_sha256: str | None, **extr
         "content_type": capture.content_type, "body_sha256": body_sha256,
         "body_size": len(capture.body) if capture.body is not None else None,
         "elapsed_ms": capture.elapsed_ms, "outcome": outcome,
-        "error_kind": capture.error_kind, "error": capture.error, **extra,
+        "error_kind": capture.error_kind, "error": capture.error,
+        "warc_file": capture.warc.file if capture.warc else None,
+        "warc_offset": capture.warc.offset if capture.warc else None,
+        "warc_length": capture.warc.length if capture.warc else None,
+        "warc_record_id": capture.warc.record_id if capture.warc else None,
+        "warc_request_id": capture.warc.request_id if capture.warc else None,
+        "guard": capture.guard, "rendered": int(capture.rendered),
+        **extra,
     }
 
 
 def _mark_success(store: Store, target: dict, capture: Capture) -> None:
     updates = {
-        "state": "ok", "consecutive_failures": 0, "last_error": None,
+        "state": "ok", "consecutive_failures": 0, "last_error": None, "guard": None,
         "last_success_at": capture.fetched_at,
         "next_fetch_at": later_iso(target["every_seconds"]),
     }
@@ -101,8 +116,13 @@ def _mark_failure(store: Store, target: dict, kind: str, message: str) -> None:
                      "reason": f"{kind}: {message}"})
 
 
-def record_capture(store: Store, capture: Capture, classifier: str = DEFAULT_CLASSIFIER) -> Recorded:
-    """Record one fetch attempt and whatever version and change it yields (see module doc)."""
+def record_capture(store: Store, capture: Capture, classifier: str = DEFAULT_CLASSIFIER, *,
+                   max_shrink: float = DEFAULT_MAX_SHRINK) -> Recorded:
+    """Record one fetch attempt and whatever version and change it yields (see module doc).
+
+    Guards (``monitor.vetting``) hold back bot walls, error and login pages, large shrinks,
+    language switches and unconfirmed changes: recorded as capture errors, never as versions.
+    """
     target = store.get_target(capture.target_id)
     if capture.error_kind:
         return _record_failure(store, target, capture, None, capture.error_kind, capture.error or "")
@@ -122,7 +142,10 @@ def record_capture(store: Store, capture: Capture, classifier: str = DEFAULT_CLA
     try:
         extraction = extract(body, capture.content_type, url=capture.final_url or capture.url,
                              select=target["select"], remove=target["remove"])
+        extraction = vetting.vet(store, target, capture, extraction, max_shrink)
     except ExtractionError as error:
+        if isinstance(error, GuardError):
+            capture.guard = error.guard
         return _record_failure(store, target, capture, body_sha256, error.kind, str(error))
     return _record_text(store, target, capture, body_sha256, extraction.text,
                         extraction.extractor_version, classifier)
@@ -134,6 +157,7 @@ def _record_failure(store: Store, target: dict, capture: Capture, body_sha256: s
     with store.transaction():
         capture_id = store.db["captures"].insert(_capture_row(capture, "error", body_sha256)).last_pk
         _mark_failure(store, target, kind, message)
+        store.db["targets"].update(target["id"], {"guard": capture.guard})
     return Recorded(capture_id, "error", error=f"{kind}: {message}")
 
 
@@ -163,6 +187,7 @@ def _record_text(store: Store, target: dict, capture: Capture, body_sha256: str,
             "chain_hash": sha256_hex(f"{previous_chain}\n{text_sha256}\n{capture.fetched_at}"),
         }).last_pk
         store.db["captures"].update(capture_id, {"version_id": version_id})
+        ledger.append(store.db, "version", store.get_version(version_id), capture.fetched_at)
         change_id = None
         if latest is not None:
             change_id = _record_change(store, target, latest, version_id, text, earlier, classifier)
@@ -187,5 +212,7 @@ def _record_change(store: Store, target: dict, latest: dict, version_id: int, te
         "chars_added": counts["chars_added"], "chars_removed": counts["chars_removed"],
         "classifier": assessment.classifier,
     }).last_pk
-    events.emit(events.CHANGE_RECORDED, store, {"change": store.get_change(change_id), "target": target})
+    change = store.get_change(change_id)
+    ledger.append(store.db, "change", change, change["detected_at"])
+    events.emit(events.CHANGE_RECORDED, store, {"change": change, "target": target})
     return change_id

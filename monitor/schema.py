@@ -154,8 +154,68 @@ def _create_core_tables(db: sqlite_utils.Database) -> None:
     )
 
 
+def _add_evidence(db: sqlite_utils.Database) -> None:
+    """WARC references on captures, and the append-only ledger (a hash chain)."""
+    for column in ("warc_file", "warc_record_id", "warc_request_id"):
+        db["captures"].add_column(column, str)
+    for column in ("warc_offset", "warc_length"):
+        db["captures"].add_column(column, int)
+    db["ledger"].create(
+        {
+            "seq": int,
+            "kind": str,  # version | change | delivery
+            "ref_id": int,
+            "content_hash": str,
+            "recorded_at": str,
+            "prev_hash": str,
+            "entry_hash": str,
+        },
+        pk="seq",
+        not_null={"kind", "ref_id", "content_hash", "recorded_at", "prev_hash", "entry_hash"},
+    )
+    db["ledger"].create_index(["kind", "ref_id"], unique=True)
+    # Append-only: the database itself refuses edits and deletes of ledger rows.
+    db.execute("CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger "
+               "BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END")
+    db.execute("CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger "
+               "BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END")
+
+
+def _add_notify_outbox(db: sqlite_utils.Database) -> None:
+    """Operator alerts, digests, and claimable deliveries (see docs/decisions/0004)."""
+    db["subscriptions"].add_column("operator", int, not_null_default=0)  # wants target broken/recovered
+    db["subscriptions"].add_column("last_digest_at", str)  # end of the period last summarised
+    # No foreign key: an event (and its alert) outlives a removed target, so it keeps a copy.
+    db["operator_events"].create(
+        {"id": int, "target_id": int, "company": str, "doc_type": str, "url": str,
+         "kind": str,  # broken | recovered
+         "old_state": str, "new_state": str, "reason": str, "created_at": str},
+        pk="id",
+    )
+    db["deliveries"].add_column("kind", str, not_null_default="change")  # change | digest | operator
+    db["deliveries"].add_column("operator_event_id", int)
+    db["deliveries"].add_column("digest_delivery_id", int)  # set on changes summarised by a digest
+    db["deliveries"].add_column("claimed_at", str)  # when a notifier set status `sending`
+    db["deliveries"].create_index(["subscription_id", "status"])
+    db["delivery_attempts"].add_column("finished_at", str)  # NULL while the send is in flight
+
+
+
+def _add_extraction_guards(db: sqlite_utils.Database) -> None:
+    """Capture guards, rendering per target, technical (re-extraction) versions."""
+    db["captures"].add_column("guard", str)  # bot-wall | error-page | login | shrunk | ... (monitor.guards)
+    db["captures"].add_column("rendered", int, not_null_default=0)  # 1: fetched through a browser
+    db["targets"].add_column("render", str, not_null_default="plain")  # plain | js
+    db["targets"].add_column("guard", str)  # the guard that last held a capture back, if any
+    # 1: a re-extraction of a stored snapshot (extractor or selector change): never alerts.
+    db["versions"].add_column("technical", int, not_null_default=0)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_core_tables,
+    _add_evidence,
+    _add_notify_outbox,
+    _add_extraction_guards,
 ]
 
 

@@ -6,9 +6,11 @@ root) calls it once. The monitor itself never imports this package.
 
 from monitor import events
 
-from .outbox import enqueue_for_change
+from .outbox import enqueue_for_change, enqueue_operator_event
 
 
 def install() -> None:
-    """Listen to monitor events: every recorded change queues its deliveries."""
+    """Listen to monitor events: every recorded change, or a target breaking or recovering,
+    queues its deliveries in the same transaction."""
     events.listen(events.CHANGE_RECORDED, enqueue_for_change)
+    events.listen(events.TARGET_STATE_CHANGED, enqueue_operator_event)

@@ -1,50 +1,31 @@
 """Subscriptions: who wants to hear about which changes, and through which apprise URL.
 
-Apprise URLs carry secrets (tokens, passwords): they are stored, but only ever shown redacted.
+Apprise URLs carry secrets (tokens, passwords): they are stored, but only ever shown redacted
+(``channels.redact``); ``get_subscription(reveal=True)`` is for the sender alone.
 """
 
 import json
-import re
-
-import apprise
+import logging
 
 from monitor.errors import InputError
 from monitor.store import Store
 from monitor.timeutil import now_iso
 
+from .channels import redact, validate
+
+log = logging.getLogger(__name__)
+
 CLASS_FILTERS = ("material", "editorial", "any")
 DIGESTS = ("none", "daily", "weekly")
 FORMATS = ("text", "markdown", "html")
-_LONG_SEGMENT = re.compile(r"(?<=/)([^/@:?#]{3})[^/@:?#]{5,}")
-
-
-def redact(apprise_url: str) -> str:
-    """A form of an apprise URL safe to print: no password, no query, long path parts cut."""
-    instance = apprise.Apprise.instantiate(apprise_url)
-    shown = instance.url(privacy=True) if instance else apprise_url.split("://", 1)[0] + "://…"
-    shown = shown.split("?", 1)[0]
-    scheme, _, rest = shown.partition("://")
-    return scheme + "://" + _LONG_SEGMENT.sub("\\1…", rest)
-
-
-def validate(apprise_url: str) -> None:
-    """Raise ``InputError`` saying what is wrong if apprise cannot use the URL."""
-    if "://" not in apprise_url:
-        raise InputError("not an apprise URL: expected SCHEME://…, e.g. mailto://user:pass@host "
-                         "or json://host/path (see https://github.com/caronc/apprise/wiki)")
-    scheme = apprise_url.split("://", 1)[0].lower()
-    if apprise.Apprise.instantiate(apprise_url) is None:
-        known = {s for plugin in apprise.Apprise().details()["schemas"]
-                 for key in ("protocols", "secure_protocols") for s in (plugin.get(key) or ())}
-        if scheme not in known:
-            raise InputError(f"apprise does not know the scheme {scheme!r}")
-        raise InputError(f"apprise cannot use this {scheme}:// URL: a required part is missing or malformed")
+_LIST_FIELDS = ("companies", "doc_types", "topics")
+MAX_NAME_CHARS = 100
 
 
 def add_subscription(store: Store, apprise_url: str, *, name: str = "", companies=(), doc_types=(),
                      topics=(), min_severity: int = 1, class_filter: str = "material",
-                     digest: str = "none", fmt: str = "text") -> dict:
-    """Validate and store a subscription; return it redacted."""
+                     digest: str = "none", fmt: str = "text", operator: bool = False) -> dict:
+    """Validate and store a subscription; return it with its URL redacted."""
     validate(apprise_url)
     if class_filter not in CLASS_FILTERS:
         raise InputError(f"--class must be one of {', '.join(CLASS_FILTERS)}")
@@ -52,22 +33,31 @@ def add_subscription(store: Store, apprise_url: str, *, name: str = "", companie
         raise InputError(f"--digest must be one of {', '.join(DIGESTS)}")
     if fmt not in FORMATS:
         raise InputError(f"--format must be one of {', '.join(FORMATS)}")
-    if not 0 <= min_severity <= 3:
+    if not isinstance(min_severity, int) or not 0 <= min_severity <= 3:
         raise InputError("--min-severity must be 0, 1, 2 or 3")
+    if len(name) > MAX_NAME_CHARS:
+        raise InputError(f"--name is limited to {MAX_NAME_CHARS} characters")
+    clean = {key: sorted({v.strip() for v in values if v and v.strip()})
+             for key, values in (("companies", companies), ("doc_types", doc_types), ("topics", topics))}
     with store.transaction():
         subscription_id = store.db["subscriptions"].insert({
-            "name": name, "apprise_url": apprise_url, "companies": json.dumps(list(companies)),
-            "doc_types": json.dumps(list(doc_types)), "topics": json.dumps(list(topics)),
+            "name": name, "apprise_url": apprise_url, **{k: json.dumps(v) for k, v in clean.items()},
             "min_severity": min_severity, "class_filter": class_filter, "digest": digest,
-            "format": fmt, "active": 1, "created_at": now_iso(),
+            "format": fmt, "operator": int(bool(operator)), "active": 1, "created_at": now_iso(),
         }).last_pk
+    log.info("added subscription %s", subscription_id)
     return get_subscription(store, subscription_id)
 
 
-def _decode(row: dict) -> dict:
+def decode(row: dict) -> dict:
+    """A subscriptions row with its JSON lists decoded (the URL untouched)."""
     subscription = dict(row)
-    for key in ("companies", "doc_types", "topics"):
-        subscription[key] = json.loads(subscription[key] or "[]")
+    for key in _LIST_FIELDS:
+        try:
+            subscription[key] = json.loads(subscription[key] or "[]")
+        except (TypeError, ValueError):
+            subscription[key] = []
+    subscription["operator"] = bool(subscription.get("operator"))
     return subscription
 
 
@@ -75,45 +65,67 @@ def get_subscription(store: Store, subscription_id: int, *, reveal: bool = False
     """One subscription; its apprise URL redacted unless ``reveal`` (for sending only)."""
     rows = list(store.db.query("SELECT * FROM subscriptions WHERE id = ?", [subscription_id]))
     if not rows:
-        raise InputError(f"no subscription with id {subscription_id}")
-    subscription = _decode(rows[0])
+        raise InputError(f"no subscription with id {subscription_id} (see `policywatch subscriptions`)")
+    subscription = decode(rows[0])
     if not reveal:
         subscription["apprise_url"] = redact(subscription["apprise_url"])
     return subscription
 
 
-def list_subscriptions(store: Store) -> list[dict]:
-    """Every active subscription, apprise URLs redacted."""
-    rows = store.db.query("SELECT * FROM subscriptions WHERE active = 1 ORDER BY id")
-    return [{**_decode(row), "apprise_url": redact(row["apprise_url"])} for row in rows]
+def list_subscriptions(store: Store, include_inactive: bool = False) -> list[dict]:
+    """Subscriptions (active ones unless ``include_inactive``), URLs redacted, with outbox counts."""
+    where = "" if include_inactive else "WHERE s.active = 1"
+    rows = store.db.query(
+        "SELECT s.*, "
+        "(SELECT count(*) FROM deliveries d WHERE d.subscription_id = s.id AND d.status = 'sent') AS sent, "
+        "(SELECT count(*) FROM deliveries d WHERE d.subscription_id = s.id "
+        " AND d.status IN ('pending', 'failed', 'sending', 'digest')) AS waiting, "
+        "(SELECT count(*) FROM deliveries d WHERE d.subscription_id = s.id AND d.status = 'dead') AS dead "
+        f"FROM subscriptions s {where} ORDER BY s.id")
+    return [{**decode(row), "apprise_url": redact(row["apprise_url"]), "active": bool(row["active"])}
+            for row in rows]
 
 
 def remove_subscription(store: Store, subscription_id: int) -> None:
-    """Deactivate a subscription; its pending deliveries are cancelled, its history kept."""
-    get_subscription(store, subscription_id)
+    """Deactivate a subscription; its waiting deliveries are cancelled, its history kept."""
+    subscription = get_subscription(store, subscription_id)
+    if not subscription["active"]:
+        raise InputError(f"subscription {subscription_id} is already unsubscribed")
     with store.transaction():
         store.db["subscriptions"].update(subscription_id, {"active": 0})
-        store.db.execute("UPDATE deliveries SET status = 'cancelled' "
-                         "WHERE subscription_id = ? AND status IN ('pending', 'failed')", [subscription_id])
+        # A row being sent right now (`sending`) is left to finish: it may already be out.
+        store.db.execute("UPDATE deliveries SET status = 'cancelled' WHERE subscription_id = ? "
+                         "AND status IN ('pending', 'failed', 'digest')", [subscription_id])
+
+
+def _wanted(values: list[str], value: str) -> bool:
+    return not values or (value or "").casefold() in {v.casefold() for v in values}
 
 
 def matches(subscription: dict, change: dict, target: dict) -> bool:
-    """Whether a change is one this subscription asked to hear about."""
-    wanted_class = subscription["class_filter"]
-    if change["class"] == "noise":
+    """Whether a change is one this subscription asked to hear about.
+
+    ``--class material`` takes material changes of at least ``--min-severity``; ``editorial``
+    adds editorial ones; ``any`` also takes noise (every recorded change: for audits, not for
+    people). ``--min-severity`` applies to material changes only. Company and type compare
+    case-insensitively; topics need one in common with the change.
+    """
+    klass, wanted = change["class"], subscription["class_filter"]
+    accepted = {"material": ("material",), "editorial": ("material", "editorial")}.get(wanted)
+    if accepted is not None and klass not in accepted:
         return False
-    if wanted_class == "material" and change["class"] != "material":
+    if klass == "material" and (change["severity"] or 0) < subscription["min_severity"]:
         return False
-    if wanted_class == "editorial" and change["class"] not in ("editorial", "material"):
+    if not _wanted(subscription["companies"], target["company"]):
         return False
-    if change["class"] == "material" and change["severity"] < subscription["min_severity"]:
+    if not _wanted(subscription["doc_types"], target["doc_type"]):
         return False
-    if subscription["companies"] and target["company"].casefold() not in {
-            c.casefold() for c in subscription["companies"]}:
-        return False
-    if subscription["doc_types"] and target["doc_type"].casefold() not in {
-            t.casefold() for t in subscription["doc_types"]}:
-        return False
-    if subscription["topics"] and not set(subscription["topics"]) & set(change["topics"]):
+    if subscription["topics"] and not set(subscription["topics"]) & set(change["topics"] or []):
         return False
     return True
+
+
+def matches_target(subscription: dict, target: dict) -> bool:
+    """Whether an operator event about ``target`` concerns this subscription."""
+    return (subscription["operator"] and _wanted(subscription["companies"], target["company"])
+            and _wanted(subscription["doc_types"], target["doc_type"]))

@@ -27,6 +27,11 @@ from monitor.timeutil import now_iso
 HANDLED_STATUSES = [304] + list(range(400, 600))
 
 
+def _decoded(headers) -> dict:
+    """Scrapy's bytes headers as a str → str dict (repeated values joined)."""
+    return {k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in headers.items()}
+
+
 def conditional_headers(target: dict) -> dict:
     """If-None-Match / If-Modified-Since from the validators of the target's last response."""
     headers = {}
@@ -94,13 +99,13 @@ class TargetsSpider(scrapy.Spider):
     def parse(self, response) -> Iterator[CaptureItem]:
         target = response.meta["target"]
         status = response.status
-        headers = {k.decode("latin-1").lower(): b", ".join(v).decode("latin-1")
-                   for k, v in response.headers.items()}
+        headers = {k.lower(): v for k, v in _decoded(response.headers).items()}
         capture = Capture(
             target_id=target["id"], url=target["url"], started_at=response.meta["started_at"],
             status=status, final_url=response.url, headers=headers,
             content_type=headers.get("content-type"),
             elapsed_ms=int(1000 * response.meta.get("download_latency", 0)),
+            request_headers=_decoded(response.request.headers),
         )
         if status == 304:
             capture.not_modified = True
@@ -116,4 +121,4 @@ class TargetsSpider(scrapy.Spider):
         kind, message = error_kind(failure)
         yield CaptureItem(Capture(
             target_id=target["id"], url=target["url"], started_at=request.meta["started_at"],
-            error_kind=kind, error=message))
+            error_kind=kind, error=message, request_headers=_decoded(request.headers)))

@@ -1,0 +1,148 @@
+"""What the rules look for in a sentence, compiled from rules.yaml.
+
+Everything here is a pure function of text: topic mentions (with their spans, so an edit can be
+tied to the terms it touches), negative commitments, modal strength, request channels, legal
+entities, periods, and the language a text is in.
+"""
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import yaml
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+# Common English function words: a text where they are frequent is English without asking the
+# (slower) statistical detector.
+_ENGLISH = frozenset("the and of to we you your our for in is are or with that this by may not be "
+                     "on as use information data will any from".split())
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str  # the vocabulary topic it is reported as
+    severity: int
+    polarity: str  # expands | protects | neutral
+    patterns: tuple
+    weak_patterns: tuple = ()  # count only when the edit touches them or nothing else is named
+
+
+@dataclass(frozen=True)
+class Rules:
+    topics: tuple
+    editorial_only: frozenset
+    negation: re.Pattern
+    obligation: re.Pattern
+    permission: re.Pattern
+    channels: dict
+    rights_context: re.Pattern
+    legal_entity: re.Pattern
+    address_context: re.Pattern
+    period: re.Pattern
+    age: re.Pattern
+    date_words: re.Pattern
+    date_stamp: re.Pattern
+    pointer: re.Pattern
+    languages: frozenset
+
+    def topic(self, name: str) -> Topic:
+        return next(t for t in self.topics if t.name == name)
+
+
+def _compile(pattern: str) -> re.Pattern:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+@cache
+def load_rules() -> Rules:
+    """rules.yaml, compiled once."""
+    raw = yaml.safe_load(resources.files(__package__).joinpath("rules.yaml").read_text("utf-8"))
+    topics = tuple(
+        Topic(spec.get("report_as", name), spec["severity"], spec["polarity"],
+              tuple(_compile(p) for p in spec["patterns"]),
+              tuple(_compile(p) for p in spec.get("weak_patterns", ())))
+        for name, spec in raw["topics"].items())
+    return Rules(
+        topics=topics,
+        editorial_only=frozenset(raw["editorial_only_topics"]),
+        negation=_compile("|".join(raw["negations"])),
+        obligation=_compile(raw["obligations"]),
+        permission=_compile(raw["permissions"]),
+        channels={kind: _compile(p) for kind, p in raw["channels"].items()},
+        rights_context=_compile(raw["rights_context"]),
+        legal_entity=re.compile(raw["legal_entity"]),  # case matters: names are capitalised
+        address_context=_compile(raw["address_context"]),
+        period=_compile(raw["period"]),
+        age=_compile(raw["age"]),
+        date_words=_compile(raw["date_words"]),
+        date_stamp=_compile(raw["date_stamp"]),
+        pointer=_compile(raw["pointer"]),
+        languages=frozenset(raw["languages"]),
+    )
+
+
+def topic_hits(text: str, rules: Rules, weak: bool = True) -> list[tuple[str, int, int, str]]:
+    """Every topic term in ``text`` as ``(topic, start, end, matched text)``; with ``weak``,
+    the weak terms too."""
+    hits = []
+    for topic in rules.topics:
+        for pattern in topic.patterns + (topic.weak_patterns if weak else ()):
+            hits += [(topic.name, m.start(), m.end(), m.group().casefold()) for m in pattern.finditer(text)]
+    return hits
+
+
+def topics_in(text: str, rules: Rules) -> list[str]:
+    """The topics a sentence is about, in rules.yaml order: its strong terms, or, when it has
+    none besides contact details, its weak ones."""
+    strong = [name for name, *_ in topic_hits(text, rules, weak=False)]
+    if not [name for name in strong if name not in rules.editorial_only]:
+        strong += [name for name, *_ in topic_hits(text, rules)]
+    return list(dict.fromkeys(strong))
+
+
+def count(pattern: re.Pattern, text: str) -> int:
+    return len(pattern.findall(text))
+
+
+def channel_kinds(text: str, rules: Rules) -> Counter:
+    """How many request channels of each kind ``text`` offers."""
+    return Counter({kind: n for kind, pattern in rules.channels.items() if (n := count(pattern, text))})
+
+
+def entities(text: str, rules: Rules) -> set[str]:
+    """Legal entities named in ``text`` (capitalised words ending in a company form)."""
+    return {" ".join(m.group(1).split()).rstrip(".,").casefold() for m in rules.legal_entity.finditer(text)}
+
+
+def only_dates(words: list[str], rules: Rules) -> bool:
+    """True when every word is part of a date ("12th April 2023", "08/15/2022")."""
+    return bool(words) and all(rules.date_words.fullmatch(word) for word in words)
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+@cache
+def _detector():
+    from langdetect import DetectorFactory
+    DetectorFactory.seed = 0  # langdetect is random unless seeded; verdicts must be repeatable
+    return DetectorFactory
+
+
+def language(text: str) -> str:
+    """The ISO 639-1 code of the language ``text`` is written in ("und" when unknown)."""
+    tokens = [w.casefold() for w in words(text[:4000])]
+    if len(tokens) < 6:
+        return "und"  # too few words to tell (names, addresses, fragments)
+    if sum(t in _ENGLISH for t in tokens) / len(tokens) >= 0.12:
+        return "en"
+    from langdetect import detect
+    from langdetect.lang_detect_exception import LangDetectException
+    _detector()
+    try:
+        return detect(text[:4000])
+    except LangDetectException:
+        return "und"

@@ -1,0 +1,133 @@
+"""Evidence bundles: what a policy said when, and who was told — verifiable offline.
+
+``export_bundle`` writes a directory:
+
+- ``manifest.json`` — targets, versions (capture time, URL, HTTP status, hashes, WARC
+  record ids), changes (classification and hunks), deliveries (channel kind, time, redacted
+  target), the ledger segment that covers them with its anchors, and the sha256 of every file;
+- ``versions/<id>.md`` — each version's text;
+- ``warc/evidence.warc.gz`` — the WARC records each version rests on, copied byte for byte;
+- ``report.html`` — the same for people.
+
+``monitor.evidence_verify.verify_bundle`` checks it without the database.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+import jinja2
+
+from . import ledger
+from .errors import InputError
+from .extract import EXTRACTOR_VERSION
+from .store import Store
+from .timeutil import now_iso
+from .warc import read_records
+
+FORMAT = "policywatch-evidence/1"
+
+
+def _sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _in_range(stamp: str, since: str | None, until: str | None) -> bool:
+    return (not since or stamp >= since) and (not until or stamp[: len(until)] <= until)
+
+
+def _redacted_target(db, subscription_id: int) -> str:
+    from notify.subscriptions import redact
+    row = db.execute("SELECT apprise_url FROM subscriptions WHERE id = ?", [subscription_id]).fetchone()
+    return redact(row[0]) if row else "unknown"
+
+
+def export_bundle(store: Store, out: str | Path, *, company: str, doc_type: str | None = None,
+                  since: str | None = None, until: str | None = None, warc_dir: str | Path) -> dict:
+    """Write an evidence bundle for a company's documents into ``out``; return the manifest."""
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise InputError(f"{out} exists and is not empty: choose a new directory for the bundle")
+    targets = [t for t in store.list_targets(company) if doc_type is None or t["doc_type"] == doc_type]
+    if not targets:
+        raise InputError(f"company {company!r} has no {doc_type!r} document")
+    (out / "versions").mkdir(parents=True)
+    (out / "warc").mkdir()
+    db = store.db
+    entries_by_ref = {(e["kind"], e["ref_id"]): e for e in db.query("SELECT * FROM ledger")}
+    bundle_warc = out / "warc" / "evidence.warc.gz"
+    manifest = {"format": FORMAT, "generated_at": now_iso(), "extractor_version": EXTRACTOR_VERSION,
+                "company": company, "doc_type": doc_type, "since": since, "until": until,
+                "targets": [], "versions": [], "changes": [], "deliveries": []}
+    with open(bundle_warc, "wb") as warc_out:
+        for target in targets:
+            manifest["targets"].append({k: target[k] for k in ("id", "company", "doc_type", "url", "select", "remove")})
+            for version in store.versions(target["id"]):
+                if not _in_range(version["first_seen_at"], since, until):
+                    continue
+                manifest["versions"].append(_export_version(store, version, target, out, warc_out,
+                                                            Path(warc_dir), entries_by_ref))
+            version_ids = {v["id"] for v in manifest["versions"]}
+            for change in store.changes(target["id"]):
+                if change["to_version_id"] not in version_ids:
+                    continue
+                entry = entries_by_ref.get(("change", change["id"]))
+                manifest["changes"].append({**change, "ledger_seq": entry and entry["seq"]})
+                for delivery in db.query("SELECT * FROM deliveries WHERE change_id = ? AND status = 'sent'",
+                                         [change["id"]]):
+                    entry = entries_by_ref.get(("delivery", delivery["id"]))
+                    manifest["deliveries"].append({
+                        **{k: delivery[k] for k in ("id", "change_id", "subscription_id", "idempotency_key", "sent_at")},
+                        "channel": ledger.delivery_channel(db, delivery["subscription_id"]),
+                        "recipient": _redacted_target(db, delivery["subscription_id"]),
+                        "ledger_seq": entry and entry["seq"]})
+    manifest["chain"] = _chain_segment(db, manifest)
+    _write_report(out, manifest)
+    manifest["files"] = {str(p.relative_to(out)): _sha256_file(p)
+                         for p in sorted(out.rglob("*")) if p.is_file()}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8")
+    return manifest
+
+
+def _export_version(store, version, target, out, warc_out, warc_dir, entries_by_ref) -> dict:
+    capture = next(store.db.query("SELECT * FROM captures WHERE id = ?", [version["capture_id"]]))
+    text_file = f"versions/{version['id']}.md"
+    (out / text_file).write_text(version["text"], "utf-8")
+    warc = None
+    if capture["warc_file"]:
+        source = warc_dir / capture["warc_file"]
+        if not source.exists():
+            raise InputError(f"WARC file {source} for version {version['id']} is missing")
+        read_records(source, capture["warc_offset"], capture["warc_length"])  # refuse to export a bad record
+        with open(source, "rb") as stream:
+            stream.seek(capture["warc_offset"])
+            data = stream.read(capture["warc_length"])
+        warc = {"file": "warc/evidence.warc.gz", "offset": warc_out.tell(), "length": len(data),
+                "record_id": capture["warc_record_id"]}
+        warc_out.write(data)
+    entry = entries_by_ref.get(("version", version["id"]))
+    return {
+        **{k: version[k] for k in ledger.VERSION_FIELDS}, "id": version["id"],
+        "last_seen_at": version["last_seen_at"], "text_file": text_file,
+        "url": target["url"], "select": target["select"], "remove": target["remove"],
+        "capture": {k: capture[k] for k in ("id", "fetched_at", "url", "final_url", "status", "content_type")},
+        "warc": warc, "ledger_seq": entry and entry["seq"],
+    }
+
+
+def _chain_segment(db, manifest) -> dict:
+    seqs = [item["ledger_seq"] for key in ("versions", "changes", "deliveries")
+            for item in manifest[key] if item.get("ledger_seq")]
+    if not seqs:
+        return {"entries": [], "anchor_prev_hash": None, "head": None}
+    entries = list(db.query("SELECT * FROM ledger WHERE seq >= ? ORDER BY seq", [min(seqs)]))
+    # Entries of other companies stay in the segment (only their hashes) so the chain is whole.
+    return {"entries": entries, "anchor_prev_hash": entries[0]["prev_hash"],
+            "head": {"seq": entries[-1]["seq"], "entry_hash": entries[-1]["entry_hash"]}}
+
+
+def _write_report(out: Path, manifest: dict) -> None:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("monitor", "templates"),
+                             autoescape=True, undefined=jinja2.StrictUndefined)
+    html = env.get_template("evidence_report.html.j2").render(m=manifest)
+    (out / "report.html").write_text(html, "utf-8")

@@ -1,0 +1,202 @@
+"""The web app (Starlette, served by uvicorn): pages, feeds, the JSON API and the CSV export.
+
+Read-only on the store. Every response carries a strict Content-Security-Policy (no inline
+script or style, nothing from elsewhere); raw captures are served as plain-text attachments in
+a CSP sandbox so that a crawled page can never run as part of this site.
+"""
+
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ..errors import StoreError
+from . import api, feeds, pages
+from .queries import ChangeFilter, NotFound, Queries
+from .render import CSP, Links, make_environment
+
+STATIC_DIR = Path(__file__).parent / "static"
+SECURITY_HEADERS = {
+    "content-security-policy": CSP + "; frame-ancestors 'none'",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+    "cross-origin-opener-policy": "same-origin",
+}
+
+
+class SecurityHeaders:
+    """ASGI middleware: add the security headers to every response that lacks them."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(name.encode(), value.encode()) for name, value in SECURITY_HEADERS.items()
+                         if name.encode() not in present]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _int(value, default: int = 0) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def create_app(db_path: str, base_url: str = "") -> SecurityHeaders:
+    """The ASGI app over the store at ``db_path``. ``base_url`` makes feed and citation links
+    absolute; without it they use the URL each request came in on."""
+    queries = Queries(db_path)
+    env = make_environment()
+
+    def links_for(request: Request) -> Links:
+        return Links(base_url or str(request.base_url))
+
+    def page(request: Request, template: str, context: dict, status: int = 200) -> HTMLResponse:
+        html = env.get_template(template).render(links=links_for(request), request_path=request.url.path,
+                                                 **context)
+        return HTMLResponse(html, status_code=status)
+
+    def not_found(request: Request, what: str = "") -> HTMLResponse:
+        return page(request, "error.html", {"title": "Not found", "message": f"Not found: {what}"}, 404)
+
+    def home(request: Request):
+        params = request.query_params
+        return page(request, "home.html",
+                    pages.home(queries, ChangeFilter.from_params(params), _int(params.get("before")) or None))
+
+    def companies(request: Request):
+        params = request.query_params
+        letter = (params.get("letter") or "")[:1]
+        return page(request, "companies.html", pages.companies(queries, letter, max(1, _int(params.get("page"), 1))))
+
+    def company(request: Request):
+        return page(request, "company.html", pages.company(queries, request.path_params["slug"]))
+
+    def document(request: Request):
+        return page(request, "document.html", pages.document(
+            queries, request.path_params["id"], max(1, _int(request.query_params.get("page"), 1))))
+
+    def change(request: Request):
+        links = links_for(request)
+        change_id = request.path_params["id"]
+        return page(request, "change.html",
+                    pages.change(queries, change_id, links.absolute(links.change(change_id))))
+
+    def version(request: Request):
+        return page(request, "version.html", pages.version(queries, request.path_params["id"]))
+
+    def raw(request: Request):
+        capture, body = queries.raw_capture(request.path_params["id"])
+        name = f"capture-{capture['id']}-{capture['body_sha256'][:12]}.txt"
+        # Never HTML: a crawled body is shown as text and downloaded, in a sandbox.
+        return Response(body, media_type="text/plain; charset=utf-8", headers={
+            "content-disposition": f'attachment; filename="{name}"',
+            "content-security-policy": "sandbox; default-src 'none'",
+            "x-policywatch-sha256": capture["body_sha256"]})
+
+    def compare(request: Request):
+        a, b = _int(request.query_params.get("a")), _int(request.query_params.get("b"))
+        if not (a and b):
+            return page(request, "error.html", {"title": "Compare", "message":
+                        "Pick two versions to compare from a document's timeline."}, 400)
+        return page(request, "compare.html", pages.compare(queries, a, b))
+
+    def search(request: Request):
+        params = request.query_params
+        return page(request, "search.html", pages.search(
+            queries, (params.get("q") or "").strip(), max(1, _int(params.get("page"), 1)),
+            "current" if params.get("scope") == "current" else ""))
+
+    def feed(request: Request):
+        kind = request.path_params.get("kind", "all")
+        key = request.path_params.get("key", "")
+        if kind == "document" and not key.isdigit():
+            raise NotFound(key)
+        text = feeds.atom(env, queries, links_for(request), kind, key)
+        return Response(text, media_type="application/atom+xml; charset=utf-8")
+
+    def export_csv(request: Request):
+        rows = feeds.csv_rows(queries, links_for(request), ChangeFilter.from_params(request.query_params))
+        return StreamingResponse(rows, media_type="text/csv; charset=utf-8", headers={
+            "content-disposition": 'attachment; filename="policywatch-changes.csv"'})
+
+    def api_changes(request: Request):
+        params = request.query_params
+        size = max(1, min(500, _int(params.get("limit"), 50)))
+        return JSONResponse(api.changes(queries, links_for(request), ChangeFilter.from_params(params),
+                                        _int(params.get("before")) or None, size))
+
+    def api_change(request: Request):
+        return JSONResponse(api.change(queries, links_for(request), request.path_params["id"]))
+
+    def api_companies(request: Request):
+        params = request.query_params
+        return JSONResponse(api.companies(queries, (params.get("letter") or "")[:1],
+                                          max(1, _int(params.get("page"), 1))))
+
+    def api_company(request: Request):
+        return JSONResponse(api.company(queries, request.path_params["slug"]))
+
+    def api_document(request: Request):
+        return JSONResponse(api.document(queries, request.path_params["id"],
+                                         max(1, _int(request.query_params.get("page"), 1))))
+
+    def api_version(request: Request):
+        return JSONResponse(api.version(queries, request.path_params["id"]))
+
+    def api_compare(request: Request):
+        a, b = _int(request.query_params.get("a")), _int(request.query_params.get("b"))
+        if not (a and b):
+            return JSONResponse({"error": "give two version ids: ?a=ID&b=ID"}, status_code=400)
+        return JSONResponse(api.compare(queries, a, b))
+
+    def api_search(request: Request):
+        params = request.query_params
+        return JSONResponse(api.search(queries, (params.get("q") or "").strip(),
+                                       max(1, _int(params.get("page"), 1)),
+                                       "current" if params.get("scope") == "current" else ""))
+
+    async def on_not_found(request: Request, error: Exception):
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": f"not found: {error}"}, status_code=404)
+        return not_found(request, str(error) if isinstance(error, NotFound) else request.url.path)
+
+    async def on_store_error(request: Request, error: Exception):
+        return page(request, "error.html", {"title": "Store unavailable", "message": str(error)}, 503)
+
+    routes = [
+        Route("/", home), Route("/companies/", companies), Route("/company/{slug}/", company),
+        Route("/document/{id:int}/", document), Route("/change/{id:int}/", change),
+        Route("/version/{id:int}/", version), Route("/capture/{id:int}/raw", raw),
+        Route("/compare/", compare), Route("/search/", search),
+        Route("/feeds/{kind:str}.atom", feed), Route("/feeds/{kind:str}/{key:str}.atom", feed),
+        Route("/export/changes.csv", export_csv),
+        Route("/api/changes", api_changes), Route("/api/changes/{id:int}", api_change),
+        Route("/api/companies", api_companies), Route("/api/companies/{slug}", api_company),
+        Route("/api/documents/{id:int}", api_document), Route("/api/versions/{id:int}", api_version),
+        Route("/api/compare", api_compare), Route("/api/search", api_search),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+    app = Starlette(routes=routes, exception_handlers={
+        NotFound: on_not_found, 404: on_not_found, StoreError: on_store_error})
+    return SecurityHeaders(app)
+
+
+def app_from_environment() -> SecurityHeaders:
+    """The app for uvicorn's worker processes (``serve --workers N``)."""
+    import os
+    return create_app(os.environ["POLICYWATCH_WEB_DB"], os.environ.get("POLICYWATCH_WEB_BASE_URL", ""))

@@ -1,0 +1,70 @@
+"""Page contexts: what each page shows, independent of how it is served.
+
+The live app (``app.py``) and the static site (``static_site.py``) call these same functions and
+render the same templates; only the ``Links`` differ.
+"""
+
+from ..classify import TOPICS
+from .queries import ChangeFilter, NotFound, Queries
+from .render import citation, diff_views
+
+
+def home(q: Queries, where: ChangeFilter, before: int | None = None) -> dict:
+    """Latest changes (filtered) and the A–Z index of companies."""
+    return {"title": "Latest changes", "changes": q.changes(where, before), "filters": where,
+            "letters": q.letters(), "topics": TOPICS}
+
+
+def companies(q: Queries, letter: str = "", page: int = 1) -> dict:
+    """Companies A–Z with their tracked documents and their state."""
+    return {"title": f"Companies {letter}".strip(), "companies": q.companies(letter, page),
+            "letter": letter, "letters": q.letters()}
+
+
+def company(q: Queries, slug: str) -> dict:
+    """A company's documents and its latest changes."""
+    targets = q.company_targets(slug)
+    return {"title": targets[0]["company"], "company": targets[0]["company"], "slug": slug,
+            "targets": targets, "changes": q.changes(ChangeFilter(company=slug), size=20)}
+
+
+def document(q: Queries, target_id: int, page: int = 1) -> dict:
+    """A document's timeline and the compare form."""
+    target = q.target(target_id)
+    return {"title": f"{target['company']} — {target['doc_type']}", "target": target,
+            "timeline": q.timeline(target_id, page), "choices": q.version_choices(target_id)}
+
+
+def change(q: Queries, change_id: int, permalink: str) -> dict:
+    """One change: classification, evidence, both diff views, neighbours and citation."""
+    found = q.change(change_id)
+    return {"title": f"{found['company']} — {found['doc_type']}: change {change_id}",
+            "change": found, "diff": diff_views(found["old"]["text"], found["new"]["text"], found["evidence"]),
+            "cite": citation(found, permalink)}
+
+
+def version(q: Queries, version_id: int) -> dict:
+    """One version's full text."""
+    found = q.version(version_id)
+    target = q.target(found["target_id"])
+    return {"title": f"{target['company']} — {target['doc_type']}: version {version_id}",
+            "version": found, "target": target, "capture": q.capture(found["capture_id"])}
+
+
+def compare(q: Queries, a: int, b: int) -> dict:
+    """Any two versions, older first (``NotFound`` if either is missing)."""
+    old, new = sorted((q.version(a), q.version(b)), key=lambda v: v["id"])
+    targets = {v["target_id"]: q.target(v["target_id"]) for v in (old, new)}
+    return {"title": f"Compare version {old['id']} with version {new['id']}", "old": old, "new": new,
+            "targets": targets, "diff": diff_views(old["text"], new["text"]),
+            "choices": q.version_choices(new["target_id"])}
+
+
+def search(q: Queries, text: str, page: int = 1, scope: str = "") -> dict:
+    """Search results with snippets."""
+    return {"title": f"Search: {text}" if text else "Search", "query": text, "scope": scope,
+            "results": q.search(text, page, current_only=scope == "current") if text else None}
+
+
+__all__ = ["NotFound", "home", "companies", "company", "document", "change", "version",
+           "compare", "search"]
