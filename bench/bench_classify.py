@@ -5,14 +5,15 @@ under 2 s. Not a timed test: run it and read the figures.
 
     .venv/bin/python bench/bench_classify.py [--runs 7]
 
-The policies are built from the real policies in tests/fixtures/corpus_pairs (repeated with
-distinct section numbers until the size is reached); the new version has a realistic mix of
+The policies are built from the real policies in tests/fixtures/corpus_pairs (repeated, each
+line tagged with its copy, until the size is reached); the new version has a realistic mix of
 edits every few KB: a changed word, a removed negative commitment, a new sentence, a deleted
 sentence, and one moved section.
 """
 
 import argparse
 import random
+import re
 import statistics
 import time
 from pathlib import Path
@@ -36,7 +37,11 @@ def build_policy(size: int) -> str:
     parts, total, copy = [], 0, 0
     while total < size:
         for text in sources:
-            chunk = f"\n## Part {copy}\n\n{text}"
+            # Tag every line of a copy so copies do not repeat each other's sentences (a repeat
+            # would be recognised as one and make the diff unrealistically small).
+            tagged = "\n".join(re.sub(r"([.!?]) ", rf"\1 (p{copy}.{n}) ", line) + f" (p{copy}.{n})"
+                               if line.strip() else line for n, line in enumerate(text.split("\n")))
+            chunk = f"\n## Part {copy}\n\n{tagged}"
             parts.append(chunk)
             total += len(chunk.encode())
             copy += 1

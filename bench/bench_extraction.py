@@ -1,5 +1,7 @@
 """How many snapshot groups hold, with each run's OTA selectors and with none (main-content fallback).
 
+A third mode, ``landmarks``, is the baseline: no selector and no readability, only HTML landmarks.
+
 Usage: python bench/bench_extraction.py [SNAPSHOTS_DIR] [--json]
 (default SNAPSHOTS_DIR: tests/fixtures/snapshots). Prints one line per run and mode, then totals:
 groups held, and the lowest share of OTA's recorded words our text keeps.
@@ -10,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from monitor.replay import MODES, replay_all
+from monitor.replay import BASELINE_MODE, MODES, replay_all
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DIR = ROOT / "tests" / "fixtures" / "snapshots"
@@ -22,7 +24,7 @@ def main(argv: list[str]) -> int:
     paths = [a for a in argv if not a.startswith("--")]
     root = Path(paths[0]) if paths else DEFAULT_DIR
     report = {}
-    for mode in MODES:
+    for mode in (*MODES, BASELINE_MODE):
         started = time.perf_counter()
         results = replay_all(root, mode)
         held = sum(r.held for r in results)

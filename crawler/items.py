@@ -11,3 +11,4 @@ class CaptureItem:
 
     capture: Capture
     recorded: Recorded | None = None
+    dropped: str | None = None  # why a pipeline could not record it (e.g. the disk is full)

@@ -21,7 +21,7 @@ def summarise(item: CaptureItem) -> dict:
         "capture_id": recorded.capture_id if recorded else None,
         "version_id": recorded.version_id if recorded else None,
         "change_id": recorded.change_id if recorded else None,
-        "error": recorded.error if recorded else capture.error,
+        "error": recorded.error if recorded else (item.dropped or capture.error),
     }
 
 
@@ -43,7 +43,7 @@ def crawl_due(store: Store, *, include_all: bool = False, company: str | None = 
             progress.update(task, advance=1, description=item.capture.url[:60])
 
         crawl_targets(store.path, targets, overrides={"DOWNLOAD_TIMEOUT": timeout}, on_item=advance)
-    failed = [c for c in captures if c["outcome"] == "error"]
+    failed = [c for c in captures if c["outcome"] in ("error", "unrecorded")]
     for capture in failed:
         console.print(f"target {capture['target_id']} ({capture['url']}): {capture['error']}", style="red")
     missing = len(targets) - len(captures)

@@ -2,10 +2,10 @@
 
 import logging
 
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import DropItem, NotConfigured
 
 from crawler.items import CaptureItem
-from monitor.errors import PolicywatchError
+from monitor.errors import PolicywatchError, StoreError
 from monitor.record import record_capture
 from monitor.store import open_store
 from monitor.warc import WarcFiles
@@ -50,12 +50,18 @@ class WarcPipeline:
 
     def process_item(self, item: CaptureItem) -> CaptureItem:
         capture = item.capture
-        item.capture.warc = self.files.write_capture(
+        try:
+            item.capture.warc = self._write(capture)
+        except StoreError as error:
+            raise DropItem(f"target {capture.target_id}: not archived: {error}") from error
+        return item
+
+    def _write(self, capture):
+        return self.files.write_capture(
             url=capture.final_url or capture.url, fetched_at=capture.fetched_at,
             request_headers=capture.request_headers, status=capture.status,
             response_headers=capture.headers, body=capture.body,
             error=f"{capture.error_kind}: {capture.error}" if capture.error_kind else None)
-        return item
 
 
 class RecordCapturePipeline:
@@ -83,9 +89,9 @@ class RecordCapturePipeline:
         try:
             item.recorded = record_capture(self.store, item.capture)
         except PolicywatchError as error:
-            # The store refused the write (full disk, locked): nothing partial was committed.
-            log.error("target %s: could not record capture: %s", item.capture.target_id, error)
-            raise
+            # The store refused the write (full disk, read-only, locked): nothing partial was
+            # committed, and the target's claim lapses so it is fetched again later.
+            raise DropItem(f"target {item.capture.target_id}: not recorded: {error}") from error
         except Exception as error:
             # A bug must not lose the attempt: record it as a failed capture, then report it.
             log.exception("target %s: recording failed", item.capture.target_id)

@@ -14,6 +14,8 @@ from scrapy.settings import Settings
 from scrapy.utils.defer import deferred_from_coro
 
 from crawler.items import CaptureItem
+from monitor import __version__
+from monitor.errors import InputError
 from crawler.spiders.targets import TargetsSpider
 
 CrawlPass = Callable[[list[dict]], Awaitable[list[CaptureItem]]]
@@ -30,6 +32,16 @@ def crawler_settings(db_path: str, overrides: dict | None = None) -> Settings:
     settings.setmodule("crawler.settings", priority="project")
     settings.set("POLICYWATCH_DB", str(db_path), priority="cmdline")
     settings.set("POLICYWATCH_WARC_DIR", warc_dir(db_path), priority="cmdline")
+    # Operators identify themselves to the sites they watch, and choose a robots.txt policy
+    # (docs/decisions/0006-daemon-and-politeness.md).
+    contact = os.environ.get("POLICYWATCH_CONTACT")
+    if contact:
+        settings.set("USER_AGENT", f"policywatch/{__version__} (+{contact}; privacy-policy change monitor)",
+                     priority="cmdline")
+    robots = os.environ.get("POLICYWATCH_ROBOTS", "ignore").lower()
+    if robots not in ("ignore", "obey"):
+        raise InputError(f"POLICYWATCH_ROBOTS must be 'ignore' or 'obey', not {robots!r}")
+    settings.set("ROBOTSTXT_OBEY", robots == "obey", priority="cmdline")
     for key, value in (overrides or {}).items():
         settings.set(key, value, priority="cmdline")
     return settings
@@ -37,11 +49,14 @@ def crawler_settings(db_path: str, overrides: dict | None = None) -> Settings:
 
 def run_crawl_script(db_path: str, script: Callable[[CrawlPass], Awaitable], *,
                      overrides: dict | None = None,
-                     on_item: Callable[[CaptureItem], None] | None = None):
+                     on_item: Callable[[CaptureItem], None] | None = None,
+                     install_signal_handlers: bool = True):
     """Start Scrapy, run ``await script(crawl_pass)``, stop; return what the script returned.
 
-    ``crawl_pass(targets)`` fetches those targets once and returns their recorded items.
-    ``on_item`` is called as each capture is recorded (progress bars).
+    ``crawl_pass(targets)`` fetches those targets once and returns their recorded items;
+    ``await crawl_pass.stop()`` ends a pass early (in-flight requests are dropped, what was
+    recorded stays). ``on_item`` is called as each capture is recorded (progress bars).
+    A script that handles SIGTERM/SIGINT itself passes ``install_signal_handlers=False``.
     """
     settings = crawler_settings(db_path, overrides)
     settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")  # the CLI owns logging
@@ -59,9 +74,19 @@ def run_crawl_script(db_path: str, script: Callable[[CrawlPass], Awaitable], *,
             if on_item:
                 on_item(item)
 
+        def dropped(item, exception, **_):
+            item.dropped = str(exception)
+            collect(item)
+
         crawler.signals.connect(collect, signal=signals.item_scraped)
+        crawler.signals.connect(dropped, signal=signals.item_dropped)
         await process.crawl(crawler, targets=targets)
         return items
+
+    async def stop() -> None:
+        await process.stop()
+
+    crawl_pass.stop = stop
 
     async def main():
         try:
@@ -75,7 +100,7 @@ def run_crawl_script(db_path: str, script: Callable[[CrawlPass], Awaitable], *,
 
     from twisted.internet import reactor
     reactor.callWhenRunning(lambda: deferred_from_coro(main()))
-    process.start(stop_after_crawl=False, install_signal_handlers=True)
+    process.start(stop_after_crawl=False, install_signal_handlers=install_signal_handlers)
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("result")

@@ -18,6 +18,12 @@ DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 REDIRECT_MAX_TIMES = 10
 RETRY_TIMES = 1
+# 429 and 503 are not retried at once: the capture records them and the target waits at least
+# as long as the server's Retry-After says (monitor.record.retry_after_seconds).
+RETRY_HTTP_CODES = [500, 502, 504, 522, 524, 408]
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 0.25
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 EXTENSIONS = {
@@ -41,8 +47,16 @@ ITEM_PIPELINES = {
     "crawler.pipelines.CaptureStatsPipeline": 900,
 }
 
+# JS rendering (crawler/render.py): scrapy-playwright's handler serves only requests that ask for a
+# browser; the others pass through to Scrapy's HTTP handler. Off when Chromium is not installed.
+from crawler.render import settings as _render_settings  # noqa: E402
+
+globals().update(_render_settings())
+
 # policywatch's own settings.
 POLICYWATCH_DB = None  # set by the runner; the pipelines raise NotConfigured without it
 POLICYWATCH_MAX_BODY_BYTES = DOWNLOAD_MAXSIZE
 POLICYWATCH_WARC_DIR = None  # set by the runner (default: a "warc" folder beside the database)
 POLICYWATCH_WARC_MAX_BYTES = 100 * 1024 * 1024  # rotate WARC files past this size
+POLICYWATCH_RENDER_FALLBACK = True  # re-fetch through the browser when blocked (403/406) or empty
+POLICYWATCH_CONFIRM_CHANGES = True  # fetch a changed page a second time before recording it

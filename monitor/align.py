@@ -11,7 +11,8 @@
    similar first, so an edited sentence is one ``replace``, not a delete plus an insert. What
    is left unpaired is paired across regions if very similar (moved *and* edited), or stays a
    plain ``insert`` / ``delete``.
-5. A deleted sentence whose words survive inside a new sentence was merged into it (and an
+5. A sentence deleted (inserted) that still exists elsewhere in the new (old) version was only
+   de-duplicated (repeated). A deleted sentence whose words survive inside a new sentence was merged into it (and an
    inserted one that is part of an old sentence was split off): the paired edit carries it.
 """
 
@@ -27,6 +28,9 @@ from .sections import Sentence
 # Similarity (0-100, rapidfuzz ratio on keys) above which two sentences are one edited sentence.
 PAIR_IN_REGION = 55.0
 PAIR_ACROSS_REGIONS = 80.0
+# Second chance inside a region, on word sets (order ignored): a sentence rewritten around the
+# same words ("we collect X when you Y" → "when you Y, we collect X") is one edited sentence.
+PAIR_REWORDED = 75.0
 # Regions larger than this (deleted x inserted) are paired in windows, to bound the work.
 MAX_MATRIX = 400 * 400
 
@@ -96,7 +100,8 @@ def _squashed(sentences: list[Sentence]) -> str:
     return "".join(s.key.replace(" ", "") for s in sentences)
 
 
-def _pair(deleted: list[Sentence], inserted: list[Sentence], threshold: float) -> list[tuple[Sentence, Sentence, float]]:
+def _pair(deleted: list[Sentence], inserted: list[Sentence], threshold: float,
+          scorer=fuzz.ratio) -> list[tuple[Sentence, Sentence, float]]:
     """Most-similar-first pairing of two lists of sentences above ``threshold``."""
     if not deleted or not inserted:
         return []
@@ -105,11 +110,11 @@ def _pair(deleted: list[Sentence], inserted: list[Sentence], threshold: float) -
         size = 400
         pairs = []
         for start in range(0, max(len(deleted), len(inserted)), size):
-            pairs += _pair(deleted[start:start + size], inserted[start:start + size], threshold)
+            pairs += _pair(deleted[start:start + size], inserted[start:start + size], threshold, scorer)
         return pairs
     keys = [s.key for s in inserted]
     candidates = sorted(((score, i, j) for i, sentence in enumerate(deleted)
-                         for _, score, j in extract(sentence.key, keys, scorer=fuzz.ratio,
+                         for _, score, j in extract(sentence.key, keys, scorer=scorer,
                                                     score_cutoff=threshold, limit=None)),
                         reverse=True)
     used_old, used_new, pairs = set(), set(), []
@@ -164,6 +169,11 @@ def align(old: list[Sentence], new: list[Sentence]) -> Alignment:
         pairs = _pair(deleted, inserted, PAIR_IN_REGION)
         paired_old = {id(a) for a, _, _ in pairs}
         paired_new = {id(b) for _, b, _ in pairs}
+        pairs += _pair([s for s in deleted if id(s) not in paired_old and len(s.key.split()) >= 5],
+                       [s for s in inserted if id(s) not in paired_new and len(s.key.split()) >= 5],
+                       PAIR_REWORDED, fuzz.token_set_ratio)
+        paired_old = {id(a) for a, _, _ in pairs}
+        paired_new = {id(b) for _, b, _ in pairs}
         result.changes += [Change("replace", a, b, score) for a, b, score in pairs]
         leftover_old += [s for s in deleted if id(s) not in paired_old]
         leftover_new += [s for s in inserted if id(s) not in paired_new]
@@ -177,11 +187,17 @@ def align(old: list[Sentence], new: list[Sentence]) -> Alignment:
     # Only the sentences of the other side that changed can have absorbed it.
     changed_new = [c.new for c in result.changes] + remaining_new
     changed_old = [c.old for c in result.changes] + remaining_old
+    # A sentence that still exists elsewhere on the other side was only repeated or de-duplicated.
+    old_keys, new_keys = {s.key for s in old}, {s.key for s in new}
     for sentence in remaining_old:
-        if not _absorbed(sentence, changed_new):
+        if sentence.key in new_keys:
+            result.moved += 1
+        elif not _absorbed(sentence, changed_new):
             result.changes.append(Change("delete", sentence, None))
     for sentence in remaining_new:
-        if not _absorbed(sentence, changed_old):
+        if sentence.key in old_keys:
+            result.moved += 1
+        elif not _absorbed(sentence, changed_old):
             result.changes.append(Change("insert", None, sentence))
     result.changes.sort(key=lambda change: change.position)
     return result

@@ -31,11 +31,22 @@ err = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.st
 # Each failed fetch is reported once, as a capture line; these Scrapy loggers would repeat it.
 # (A filter on our handler, because Scrapy reconfigures its loggers when a crawl starts.)
 _REPEATING_LOGGERS = ("scrapy.downloadermiddlewares.retry", "scrapy.downloadermiddlewares.redirect",
-                      "scrapy.core.downloader.handlers.http11")
+                      "scrapy.core.downloader.handlers.http11", "scrapy.core.scraper")
 
 
 def _drop_repeated_fetch_errors(record: logging.LogRecord) -> bool:
     return not record.name.startswith(_REPEATING_LOGGERS)
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message (and the exception, if any)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"), "level": record.levelname,
+                 "logger": record.name, "message": record.getMessage()}
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
 
 
 class PolicywatchGroup(click.Group):
@@ -81,14 +92,17 @@ def _extract_file(path: str, select=(), remove=(), url: str = "") -> str:
 @click.option("--db", "db_path", envvar="POLICYWATCH_DB", default=None, metavar="PATH",
               help="SQLite database (env POLICYWATCH_DB; default data/policywatch.db).")
 @click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              envvar="POLICYWATCH_LOG_FORMAT", help="json: one JSON object per log line (for log shippers).")
 @click.version_option(package_name="policywatch")
 @click.pass_context
-def cli(ctx, db_path, verbose):
+def cli(ctx, db_path, verbose, log_format):
     """Watch privacy policies, keep every version, tell a material change from noise."""
     # The level sits on the handler, not the root logger: Scrapy sets its own loggers to DEBUG.
     handler = logging.StreamHandler(sys.stderr)
     handler.setLevel(logging.WARNING - 10 * min(verbose, 2))
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(JsonLogFormatter() if log_format == "json"
+                         else logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.DEBUG, handlers=[handler])
     if not verbose:
         handler.addFilter(_drop_repeated_fetch_errors)
@@ -225,8 +239,16 @@ def diff(old, new, select, remove, as_json):
 @click.option("--select", multiple=True, metavar="CSS", help="CSS selector of the text (repeatable).")
 @click.option("--remove", multiple=True, metavar="CSS", help="CSS selector to drop (repeatable).")
 @click.option("--url", default="", help="Base URL to make links absolute.")
-def extract_command(file, select, remove, url):
+@click.option("--declaration", "declaration", default=None, type=click.Path(dir_okay=False),
+              metavar="DECL.json", help="An Open Terms Archive terms object (fetch/select/remove).")
+def extract_command(file, select, remove, url, declaration):
     """Print the normalised Markdown of a local file. Never touches the database."""
+    if declaration:
+        from .declarations import extraction_options, read_terms_object
+        terms = read_terms_object(Path(declaration))
+        options = extraction_options(terms)
+        select, remove = [*options["select"], *select], [*options["remove"], *remove]
+        url = url or terms.get("fetch", "")
     click.echo(_extract_file(file, select, remove, url), nl=False)
 
 
@@ -339,10 +361,17 @@ def demo(workdir):
 
 # Commands that live in their own modules register here, one line each:
 # cli.add_command(<command>, "<name>")
+from .cli_extract import import_command, reextract_command  # noqa: E402
+cli.add_command(reextract_command, "reextract")
+target.add_command(import_command, "import")
 from .cli_web import serve_command, site_group  # noqa: E402
 cli.add_command(serve_command, "serve")
 cli.add_command(site_group, "site")
 from .cli_evidence import evidence_group, verify_command  # noqa: E402
+from .cli_ops import maintain_command, run_command, status_command  # noqa: E402
+cli.add_command(run_command, "run")
+cli.add_command(status_command, "status")
+cli.add_command(maintain_command, "maintain")
 cli.add_command(verify_command, "verify")
 cli.add_command(evidence_group, "evidence")
 from .cli_eval import eval_command  # noqa: E402

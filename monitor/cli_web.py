@@ -1,14 +1,18 @@
 """``policywatch serve`` and ``policywatch site build``: the web UI, live or as static files."""
 
+from pathlib import Path
+
 import click
 
 from .store import open_store
 
 
 def _ensure_store(ctx) -> str:
-    # Create and migrate the database once with the writer; the web itself only reads it.
+    # A missing database is created (empty) by the usual writer; an existing one is never
+    # opened for writing here, so the web can run on a store another process is writing.
     path = ctx.obj["db"]
-    open_store(path).close()
+    if not Path(path).exists():
+        open_store(path).close()
     return path
 
 

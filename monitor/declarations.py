@@ -1,6 +1,7 @@
 """Open Terms Archive declarations: ``declarations/<Service>.json`` → policywatch targets.
 
-A declaration names a service and, under ``terms``, one object per document type::
+A declaration names a service and, under ``terms`` (``documents`` in older files), one object
+per document type::
 
     {"name": "Bumble", "terms": {"Privacy Policy": {"fetch": URL, "select": CSS,
                                                     "remove": CSS, "executeClientScripts": true}}}
@@ -35,6 +36,7 @@ class DeclaredDocument:
     remove: list = field(default_factory=list)
     render: str = "plain"  # plain | js
     part: int = 0  # index within a multi-page ``combine``
+    every: str | None = None  # fetch interval (``1d``); None: the default
     unsupported: list[str] = field(default_factory=list)
 
 
@@ -45,7 +47,8 @@ def extraction_options(terms: dict) -> dict:
 
 def documents_from_terms(company: str, doc_type: str, terms: dict) -> list[DeclaredDocument]:
     """The pages of one OTA terms object (one, or several for ``combine``)."""
-    unsupported = [f"filter {name}" for name in _as_list(terms.get("filter"))]
+    unsupported = [f"filter {name if isinstance(name, str) else json.dumps(name)}"
+                   for name in _as_list(terms.get("filter"))]
     render = "js" if terms.get("executeClientScripts") else "plain"
     pages = terms.get("combine") or [terms]
     documents = []
@@ -62,17 +65,28 @@ def documents_from_terms(company: str, doc_type: str, terms: dict) -> list[Decla
     return documents
 
 
+def _terms_of(data) -> dict | None:
+    """The type → terms mapping of a declaration (``terms``; older files say ``documents``)."""
+    if not isinstance(data, dict):
+        return None
+    for key in ("terms", "documents"):
+        if isinstance(data.get(key), dict):
+            return data[key]
+    return None
+
+
 def read_declaration(path: Path) -> list[DeclaredDocument]:
     """Every document of one OTA service declaration file."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise InputError(f"cannot read OTA declaration {path}: {error}") from error
-    if not isinstance(data, dict) or not isinstance(data.get("terms"), dict):
-        raise InputError(f"{path} is not an OTA declaration (no 'terms' object)")
+    terms_by_type = _terms_of(data)
+    if terms_by_type is None:
+        raise InputError(f"{path} is not an OTA declaration (no 'terms' or 'documents' object)")
     company = data.get("name") or path.stem
     documents = []
-    for doc_type, terms in data["terms"].items():
+    for doc_type, terms in terms_by_type.items():
         if not isinstance(terms, dict):
             raise InputError(f"{path}: terms {doc_type!r} is not an object")
         documents.extend(documents_from_terms(company, doc_type, terms))
@@ -88,11 +102,12 @@ def read_terms_object(path: Path) -> dict:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise InputError(f"cannot read declaration {path}: {error}") from error
-    if isinstance(data, dict) and isinstance(data.get("terms"), dict):
-        if len(data["terms"]) != 1:
-            raise InputError(f"{path} declares {len(data['terms'])} document types; "
+    terms_by_type = _terms_of(data)
+    if terms_by_type is not None:
+        if len(terms_by_type) != 1:
+            raise InputError(f"{path} declares {len(terms_by_type)} document types; "
                              "pass one terms object")
-        data = next(iter(data["terms"].values()))
+        data = next(iter(terms_by_type.values()))
     if not isinstance(data, dict):
         raise InputError(f"{path} is not an OTA terms object")
     if "combine" in data:

@@ -66,6 +66,6 @@ def inflate(body: bytes) -> bytes:
     except (zlib.error, gzip.BadGzipFile) as error:
         raise ExtractionError(f"compressed body is corrupt: {error}") from error
     if len(data) > MAX_INFLATED_BYTES or inflater.unconsumed_tail:
-        raise GuardError("too-large", kind="extraction", message=
-                         f"compressed body inflates past {MAX_INFLATED_BYTES} bytes (a compression bomb?)")
+        raise GuardError("too-large", kind="extraction",
+                         message=f"compressed body inflates past {MAX_INFLATED_BYTES} bytes (a bomb?)")
     return data

@@ -7,6 +7,7 @@ content is detected (``monitor.main_content``). Scripts, styles and consent bann
 link text survive as Markdown. See docs/extraction.md.
 """
 
+import re
 from dataclasses import dataclass
 
 import lxml.etree
@@ -34,6 +35,9 @@ TEXT_TYPES = ("text/plain", "text/markdown", "text/x-markdown")
 # Elements that never hold policy text.
 ALWAYS_REMOVED = ("script", "style", "noscript", "template", "svg", "iframe", "object", "embed",
                   "canvas", "form button", "select", "head")
+
+
+_XML_INCOMPATIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -115,8 +119,8 @@ def extract(body: bytes, content_type: str | None = None, *, url: str = "",
 
 def parse_html(html: str):
     """An lxml document for any string; ``ExtractionError`` if nothing can be parsed."""
-    # lxml refuses str input that declares an encoding; the body is already decoded.
-    html = html.replace("\x00", "")
+    # lxml refuses control characters and lone surrogates anywhere in a tree; browsers drop them.
+    html = _XML_INCOMPATIBLE.sub("", html)
     try:
         return lxml.html.document_fromstring(html.encode("utf-8", "replace"),
                                              parser=lxml.html.HTMLParser(encoding="utf-8"))

@@ -16,6 +16,8 @@ from .errors import ExtractionError
 DEFAULT_MAX_SHRINK = 0.5
 # Walls and error pages are short; a real policy that merely mentions "captcha" is not.
 SHORT_PAGE_WORDS = 400
+# A bare captcha widget (no vendor challenge markup) counts only on a page this short.
+CAPTCHA_PAGE_WORDS = 120
 
 _CHALLENGE_TITLES = re.compile(
     r"just a moment|attention required|access denied|pardon our interruption|are you a robot|"
@@ -24,9 +26,9 @@ _CHALLENGE_TITLES = re.compile(
 # Markers of the big bot-management vendors in the raw markup.
 _CHALLENGE_MARKERS = re.compile(
     r"cf-browser-verification|cf_chl_|/cdn-cgi/challenge-platform|challenges\.cloudflare\.com|"
-    r"captcha-delivery\.com|geo\.captcha-delivery|datadome|_incapsula_resource|incapsula incident id|"
-    r"imperva|px-captcha|perimeterx|_pxhd|g-recaptcha|h-captcha|hcaptcha\.com|"
-    r"arkoselabs|funcaptcha|awswaf|distil_r_captcha", re.IGNORECASE)
+    r"captcha-delivery\.com|geo\.captcha-delivery|_incapsula_resource|incapsula incident id|"
+    r"px-captcha|_pxhd|arkoselabs|funcaptcha|awswaf|distil_r_captcha", re.IGNORECASE)
+_CAPTCHA_MARKERS = re.compile(r"g-recaptcha|h-captcha|hcaptcha\.com|captcha", re.IGNORECASE)
 _ERROR_TITLES = re.compile(
     r"\b(?:404|410|500|502|503)\b|page not found|not found|page (?:does not|doesn't) exist|"
     r"something went wrong|an error (?:has )?occurred|internal server error|service unavailable|"
@@ -66,7 +68,9 @@ def check_page(html: str, text: str, *, url: str = "", final_url: str = "") -> N
     words = len(text.split())
     heading = _heading_text(html[:200_000])
     if words < SHORT_PAGE_WORDS:
-        if _CHALLENGE_TITLES.search(heading) or _CHALLENGE_MARKERS.search(html[:200_000]):
+        head = html[:200_000]
+        if _CHALLENGE_TITLES.search(heading) or _CHALLENGE_MARKERS.search(head) or (
+                words < CAPTCHA_PAGE_WORDS and _CAPTCHA_MARKERS.search(head)):
             raise GuardError("bot-wall", f"a bot wall or challenge page ({heading or 'no title'!r})")
         if _ERROR_TITLES.search(heading):
             raise GuardError("error-page", f"an error page served with success ({heading!r})")

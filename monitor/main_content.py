@@ -9,6 +9,7 @@ body without its navigation — complete, if noisier.
 
 from collections.abc import Callable
 
+import lxml.etree
 import lxml.html
 
 # readability must keep at least this many words, and this share of the landmark text.
@@ -37,16 +38,25 @@ def landmarks(root, css) -> list:
     return [body if body is not None else root]
 
 
+def fragment(html: str):
+    """A ``div`` holding an HTML fragment, or None if nothing parses."""
+    if not html.strip():
+        return None
+    try:
+        return lxml.html.fragment_fromstring(html, create_parent="div")
+    except (AssertionError, lxml.etree.ParserError, ValueError):  # lxml asserts on odd fragments
+        return None
+
+
 def readability(root, css) -> list:
     """readability-lxml's best content block, unless it keeps too little (then ``landmarks``)."""
     from readability import Document
-    from readability.readability import Unparseable
     html = lxml.html.tostring(root, encoding="unicode")
     try:
         summary = Document(html).summary(html_partial=True)
-    except Unparseable:
+    except Exception:  # readability raises assorted errors (even AssertionError) on odd trees
         summary = ""
-    chosen = lxml.html.fragment_fromstring(summary, create_parent="div") if summary.strip() else None
+    chosen = fragment(summary)
     fallback = landmarks(root, css)
     chosen_words = len(chosen.text_content().split()) if chosen is not None else 0
     fallback_words = sum(len(part.text_content().split()) for part in fallback)

@@ -84,7 +84,8 @@ def select_range(root, selector: dict):
     parts = _cut(copy, selector)
     if parts is None:
         return None
-    return lxml.html.fragment_fromstring(parts[1] or "<div></div>", create_parent="div")
+    from .main_content import fragment
+    return fragment(parts[1]) if parts[1].strip() else lxml.html.fragment_fromstring("<div></div>")
 
 
 def remove_range(root, selector: dict):
@@ -92,4 +93,7 @@ def remove_range(root, selector: dict):
     parts = _cut(root, selector)
     if parts is None:
         return root
-    return lxml.html.document_fromstring(parts[0] + parts[2])
+    try:
+        return lxml.html.document_fromstring(parts[0] + parts[2])
+    except (lxml.etree.ParserError, ValueError):  # nothing left: the range was the whole page
+        return lxml.html.document_fromstring("<html><body></body></html>")

@@ -7,6 +7,7 @@ content-addressed, may be stored already; it is harmless and re-used on the next
 """
 
 import json
+from email.utils import parsedate_to_datetime
 from dataclasses import dataclass, field
 
 from . import events, ledger, vetting
@@ -16,7 +17,8 @@ from .guards import DEFAULT_MAX_SHRINK, GuardError
 from .extract import extract
 from .normalise import comparable_text
 from .store import Store, sha256_hex
-from .timeutil import later_iso, now_iso
+from .schedule import next_fetch_after_success
+from .timeutil import later_iso, now, now_iso
 from .warc import WarcRef
 
 # After this many failed attempts in a row a target is "broken" (shown in `target list`).
@@ -24,6 +26,7 @@ BROKEN_AFTER_FAILURES = 3
 # First retry delay after a failure; doubles per consecutive failure, capped at the interval.
 RETRY_BASE_SECONDS = 900
 MAX_STORED_HEADER_BYTES = 16_384
+MAX_RETRY_AFTER_SECONDS = 86_400
 
 
 @dataclass
@@ -37,7 +40,7 @@ class Capture:
     status: int | None = None
     final_url: str | None = None
     headers: dict = field(default_factory=dict)
-    body: bytes | None = None
+    body: bytes | None = field(default=None, repr=False)
     content_type: str | None = None
     elapsed_ms: int | None = None
     not_modified: bool = False
@@ -46,7 +49,7 @@ class Capture:
     request_headers: dict = field(default_factory=dict)
     warc: WarcRef | None = None  # where the crawler archived this capture, if it did
     # A second fetch of a body that would change the text (see monitor.vetting).
-    confirm_body: bytes | None = None
+    confirm_body: bytes | None = field(default=None, repr=False)
     rendered: bool = False  # fetched through a browser (render: js, or the blocked-fetch fallback)
     guard: str | None = None  # the guard that held this capture back (monitor.guards)
 
@@ -90,7 +93,7 @@ def _mark_success(store: Store, target: dict, capture: Capture) -> None:
     updates = {
         "state": "ok", "consecutive_failures": 0, "last_error": None, "guard": None,
         "last_success_at": capture.fetched_at,
-        "next_fetch_at": later_iso(target["every_seconds"]),
+        "next_fetch_at": next_fetch_after_success(target), "claimed_at": None,
     }
     # Conditional GET needs the validators of the last full response.
     if not capture.not_modified:
@@ -102,13 +105,31 @@ def _mark_success(store: Store, target: dict, capture: Capture) -> None:
                     {"target": target, "old_state": target["state"], "new_state": "ok"})
 
 
-def _mark_failure(store: Store, target: dict, kind: str, message: str) -> None:
+def retry_after_seconds(headers: dict) -> float | None:
+    """A 429/503 ``Retry-After`` (seconds or an HTTP date), bounded to one day."""
+    value = (headers or {}).get("retry-after")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = (parsedate_to_datetime(value) - now()).total_seconds()
+        except (TypeError, ValueError):
+            return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
+
+
+def _mark_failure(store: Store, target: dict, kind: str, message: str,
+                  retry_after: float | None = None) -> None:
     failures = (target["consecutive_failures"] or 0) + 1
     state = "broken" if failures >= BROKEN_AFTER_FAILURES else "failing"
     delay = min(target["every_seconds"], RETRY_BASE_SECONDS * 2 ** (failures - 1))
+    if retry_after is not None:
+        delay = max(delay, retry_after)  # the server asked us to wait: wait at least that long
     store.db["targets"].update(target["id"], {
         "state": state, "consecutive_failures": failures, "last_error": f"{kind}: {message}",
-        "next_fetch_at": later_iso(delay),
+        "next_fetch_at": later_iso(delay), "claimed_at": None,
     })
     if state != target["state"]:
         events.emit(events.TARGET_STATE_CHANGED, store,
@@ -156,7 +177,7 @@ def _record_failure(store: Store, target: dict, capture: Capture, body_sha256: s
     capture.error_kind, capture.error = kind, message
     with store.transaction():
         capture_id = store.db["captures"].insert(_capture_row(capture, "error", body_sha256)).last_pk
-        _mark_failure(store, target, kind, message)
+        _mark_failure(store, target, kind, message, retry_after_seconds(capture.headers))
         store.db["targets"].update(target["id"], {"guard": capture.guard})
     return Recorded(capture_id, "error", error=f"{kind}: {message}")
 

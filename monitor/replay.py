@@ -22,6 +22,8 @@ from .extract import extract
 from .normalise import comparable_text
 
 MODES = ("declaration", "fallback")
+# A baseline for the bench: no selector, HTML landmarks only (close to "plain body text").
+BASELINE_MODE = "landmarks"
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -56,12 +58,14 @@ def coverage(reference: str, ours: str) -> float:
 
 def _extract_file(path: Path, mode: str, declaration: dict) -> str:
     options = extraction_options(declaration) if mode == "declaration" else {}
+    if mode == BASELINE_MODE:
+        options["detector"] = "landmarks"
     return extract(path.read_bytes(), "text/html", url=declaration.get("fetch", ""),
                    name=path.name, **options).text
 
 
 def replay_run(run_dir: Path, mode: str) -> RunResult:
-    """Replay one run folder in ``mode`` (``declaration`` or ``fallback``)."""
+    """Replay one run folder in ``mode`` (``declaration``, ``fallback`` or ``landmarks``)."""
     expected = json.loads((run_dir / "expected.json").read_text())
     declaration = json.loads((run_dir / "declaration.json").read_text())
     groups = expected["same_text_groups"]

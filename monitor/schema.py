@@ -211,11 +211,19 @@ def _add_extraction_guards(db: sqlite_utils.Database) -> None:
     db["versions"].add_column("technical", int, not_null_default=0)
 
 
+def _add_scheduling(db: sqlite_utils.Database) -> None:
+    """Claims by the daemon, per-target jitter, retired targets (see docs/decisions/0006)."""
+    db["targets"].add_column("jitter_seconds", int)  # NULL: 5% of the interval
+    db["targets"].add_column("claimed_at", str)  # set when a tick claims it; cleared on record
+    db["targets"].create_index(["state", "next_fetch_at"])
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_core_tables,
     _add_evidence,
     _add_notify_outbox,
     _add_extraction_guards,
+    _add_scheduling,
 ]
 
 

@@ -34,6 +34,7 @@ _SENTENCE_BREAK = re.compile(r"(?<=[.!?;])\s+(?=[\"'(\[*_]*[A-Z0-9])")
 _ABBREVIATION = re.compile(
     r"(?:\b(?:e\.g|i\.e|etc|inc|ltd|co|corp|llc|no|nr|art|arts|para|sec|vs|mr|mrs|ms|dr|st|"
     r"u\.s|u\.k|approx|incl|fig|ref|p|pp)\.|\b[A-Z]\.)$", re.IGNORECASE)
+_LONE_NUMBER = re.compile(r"[\W_]*(?:\d+(?:\.\d+)*|[ivx]{1,4}|[a-z])[.)]?", re.IGNORECASE)  # "1." "3.2." "(a)"
 _ENUMERATION = re.compile(r"^(?:(?:section|article|part|chapter)\s+)?(?:\(?[0-9ivxlc]{1,6}(?:\.[0-9]+)*[.):]?|"
                           r"\(?[a-z][.)])\s+", re.IGNORECASE)
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
@@ -78,7 +79,7 @@ def split_sentences(paragraph: str) -> list[str]:
     pieces, start = [], 0
     for match in _SENTENCE_BREAK.finditer(paragraph):
         candidate = paragraph[start:match.start()]
-        if _ABBREVIATION.search(candidate[-12:]):
+        if _ABBREVIATION.search(candidate[-12:]) or _LONE_NUMBER.fullmatch(candidate.strip()):
             continue
         pieces.append(candidate.strip())
         start = match.end()

@@ -72,3 +72,15 @@ def vet(store: Store, target: dict, capture, extraction: Extraction,
         if not _repeated_guard(store, target["id"], "language"):
             check_language(latest["text"], extraction.text)
     return extraction
+
+
+def extracts_nothing(target: dict, body: bytes, content_type: str | None, url: str) -> bool:
+    """True when a body yields no policy text (empty, or the selectors match nothing):
+    the crawler then tries the page again through a browser."""
+    try:
+        extract_for(target, body, content_type, url)
+    except GuardError as error:
+        return error.guard in ("no-match", "empty")
+    except ExtractionError:
+        return False
+    return False

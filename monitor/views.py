@@ -88,7 +88,8 @@ def print_history(console: Console, store: Store, company: str) -> None:
 
 
 def print_change(console: Console, store: Store, change: dict) -> None:
-    """One change: what it is, the evidence (material first), and the coloured word diff."""
+    """One change: what it is, the material sentences first (highlighted, with their topics and
+    the rule that fired), the other changed sentences, then the coloured word diff."""
     target = store.get_target(change["target_id"])
     old = store.get_version(change["from_version_id"])
     new = store.get_version(change["to_version_id"])
@@ -96,19 +97,56 @@ def print_change(console: Console, store: Store, change: dict) -> None:
     console.print(f"{target['url']}\nv{old['id']} ({_day(old['first_seen_at'])}) → "
                   f"v{new['id']} ({_day(new['first_seen_at'])}), classified by {change['classifier']}")
     console.print(classification_line(change))
-    print_evidence(console, change["evidence"])
+    print_evidence(console, change["evidence"], change.get("hunks") or [])
     console.print()
     console.print(diff_renderable(console, word_diff(old["text"], new["text"])))
 
 
-def print_evidence(console: Console, evidence: list[dict]) -> None:
-    """Evidence sentences, each with the rule that fired and its topics."""
-    for item in evidence:
-        line = Text("  ▸ ")
-        line.append(f"[{item['rule']}]", style="magenta")
-        if item.get("topics"):
-            line.append(" " + ", ".join(item["topics"]), style="cyan")
+def _sentence_edit(console: Console, hunk: dict) -> Text:
+    """A changed sentence with its word diff: colours on a terminal, [-…-]{+…+} elsewhere."""
+    if hunk.get("edits"):
+        return diff_renderable(console, [tuple(edit) for edit in hunk["edits"]])
+    if hunk.get("op") == "delete":
+        return diff_renderable(console, [(-1, hunk.get("old_sentence", ""))])
+    return diff_renderable(console, [(1, hunk.get("new_sentence", ""))])
+
+
+def _rule_line(marker: str, rule: str, topics: list, section: str = "", style: str = "") -> Text:
+    line = Text(marker, style=style)
+    line.append(f"[{rule}]", style="magenta")
+    if topics:
+        line.append(" " + ", ".join(topics), style="cyan")
+    if section:
+        line.append(f"  § {section[:80]}", style="dim")
+    return line
+
+
+def print_evidence(console: Console, evidence: list[dict], hunks: list[dict] | None = None) -> None:
+    """What decided the class: material sentences first, highlighted, each with its topics and
+    the rule that fired; then the other changed sentences (editorial, marked for review)."""
+    hunks = hunks or []
+    material = [h for h in hunks if h.get("class") == "material"]
+    if material:
+        console.print(Text(f"Material sentences ({len(material)})", style="bold red"))
+        for hunk in material:
+            console.print(_rule_line("  ▶ ", hunk.get("rule", ""), hunk.get("topics", []),
+                                     hunk.get("section", ""), "bold red"))
+            console.print(Text("    ").append_text(_sentence_edit(console, hunk)))
+    shown = {(h.get("old_sentence"), h.get("new_sentence")) for h in material}
+    rest = [item for item in evidence
+            if not any(item.get("sentence") in pair for pair in shown) or item["rule"].startswith("review")]
+    # Evidence not already shown with its hunk (older changes stored no per-hunk class), review last.
+    rest.sort(key=lambda item: item["rule"].startswith("review"))
+    for item in rest:
+        line = _rule_line("  ▸ ", item["rule"], item.get("topics", []))
         if item.get("sentence"):
             line.append(f" ({item['side']}) ")
             line.append(item["sentence"][:400], style="bold")
         console.print(line)
+    others = [h for h in hunks if h.get("class") == "editorial"]
+    if others:
+        console.print(Text(f"Other changed sentences ({len(others)}, editorial)", style="yellow"))
+        for hunk in others[:20]:
+            console.print(Text("    ").append_text(_sentence_edit(console, hunk)))
+        if len(others) > 20:
+            console.print(Text(f"    … and {len(others) - 20} more", style="dim"))

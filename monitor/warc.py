@@ -157,7 +157,10 @@ class WarcFiles:
                 warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": request_id})
         data = _member(request) + _member(main)
         with self._lock:
-            name, offset = self._append(data)
+            try:
+                name, offset = self._append(data)
+            except OSError as error:
+                raise StoreError(f"cannot write WARC file in {self.directory}: {error.strerror}") from error
         return WarcRef(name, offset, len(data), main.rec_headers.get_header("WARC-Record-ID"), request_id)
 
 

@@ -52,9 +52,10 @@ def quiet_apprise() -> Iterator[io.StringIO]:
             logger.propagate = propagate
 
 
-def secret_parts(apprise_url: str) -> list[str]:
-    """The substrings of an apprise URL that must never be shown, longest first."""
-    parts = {apprise_url, unquote(apprise_url)}
+def secret_parts(apprise_url: str, whole: bool = True) -> list[str]:
+    """The substrings of an apprise URL that must never be shown (and the URL itself if
+    ``whole``), longest first."""
+    parts = {apprise_url, unquote(apprise_url)} if whole else set()
     try:
         split = urlsplit(apprise_url)
         parts.update(p for p in (split.password, split.username) if p)
@@ -68,9 +69,9 @@ def secret_parts(apprise_url: str) -> list[str]:
     return sorted((p for p in parts if p and len(p) >= 3), key=len, reverse=True)
 
 
-def scrub(text: str, apprise_url: str) -> str:
+def scrub(text: str, apprise_url: str, whole: bool = True) -> str:
     """``text`` with every secret part of ``apprise_url`` hidden."""
-    for part in secret_parts(apprise_url):
+    for part in secret_parts(apprise_url, whole):
         text = text.replace(part, _HIDDEN)
     return text
 
@@ -83,7 +84,7 @@ def redact(apprise_url: str) -> str:
     shown = shown.split("?", 1)[0]
     scheme, _, rest = shown.partition("://")
     shown = scheme + "://" + _LONG_SEGMENT.sub("\\1" + _HIDDEN, rest)
-    return scrub(shown, apprise_url) if instance else shown
+    return scrub(shown, apprise_url, whole=False) if instance else shown
 
 
 def _known_schemes() -> set[str]:

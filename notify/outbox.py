@@ -159,8 +159,10 @@ def _claim(store: Store, delivery: dict, now: datetime, settings: NotifySettings
 
 
 def _finish(store: Store, delivery: dict, attempt_id: int | None, attempts: int, error: str | None,
-            settings: NotifySettings, *, permanent: bool = False, count_attempt: bool = True) -> str:
-    """Record an outcome; return the delivery's new status."""
+            settings: NotifySettings, now: datetime, *, permanent: bool = False,
+            count_attempt: bool = True) -> str:
+    """Record an outcome; return the delivery's new status. Backoff counts from the pass's
+    ``now`` (the clock, or a later time a test passes)."""
     finished = iso(utc_now())
     if error is None:
         status, updates = "sent", {"status": "sent", "sent_at": finished, "last_error": None}
@@ -169,7 +171,7 @@ def _finish(store: Store, delivery: dict, attempt_id: int | None, attempts: int,
         status = "dead" if dead else "failed"
         delay = settings.backoff(max(1, attempts))
         updates = {"status": status, "last_error": error,
-                   "next_attempt_at": iso(utc_now() + timedelta(seconds=delay))}
+                   "next_attempt_at": iso(max(now, utc_now()) + timedelta(seconds=delay))}
     with store.transaction():
         if attempt_id is None:
             store.db["delivery_attempts"].insert({"delivery_id": delivery["id"], "attempted_at": finished,
@@ -194,7 +196,7 @@ def _deliver(store: Store, delivery_id: int, now: datetime, settings: NotifySett
         attempt = _claim(store, delivery, now, settings)
         if attempt is not None:
             _finish(store, delivery, attempt, delivery["attempts"] + 1,
-                    f"apprise cannot use {channels.redact(url)} any more", settings, permanent=True)
+                    f"apprise cannot use {channels.redact(url)} any more", settings, now, permanent=True)
             report.dead += 1
         return
     title_limit, body_limit = channels.limits(plugin)
@@ -203,7 +205,7 @@ def _deliver(store: Store, delivery_id: int, now: datetime, settings: NotifySett
         title, body = _message(store, delivery, subscription, settings, body_limit, title_limit)
     except (TemplateProblem, ChangeNotFound, TargetNotFound) as problem:
         # Not the channel's fault and not a reason to give up: keep it, retry after a fix.
-        _finish(store, delivery, None, max(1, delivery["attempts"]), str(problem), settings,
+        _finish(store, delivery, None, max(1, delivery["attempts"]), str(problem), settings, now,
                 count_attempt=False)
         log.warning("delivery %s: %s", delivery_id, problem)
         report.failed += 1
@@ -214,7 +216,7 @@ def _deliver(store: Store, delivery_id: int, now: datetime, settings: NotifySett
         return  # another notifier took it
     report.resumed += int(resumed)
     error = channels.send(url, title, body, subscription["format"], delivery["idempotency_key"])
-    status = _finish(store, delivery, attempt, delivery["attempts"] + 1, error, settings)
+    status = _finish(store, delivery, attempt, delivery["attempts"] + 1, error, settings, now)
     if status == "sent":
         report.sent += 1
         return

@@ -58,6 +58,7 @@ class WebhookReceiver:
     def __init__(self, script=(), slow_seconds: float = 2.0):
         self.script = list(script)
         self.slow_seconds = slow_seconds
+        self.delay = 0.0  # before every answer: a slow but working receiver
         self.requests: list[dict] = []  # every request, in arrival order
         self.accepted: dict[str, dict] = {}  # idempotency key → first successful receipt
         self.duplicates: list[str] = []  # keys received again after a success
@@ -86,6 +87,8 @@ class WebhookReceiver:
                     return
                 if behaviour == "timeout":
                     time.sleep(receiver.slow_seconds)
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 if behaviour == "hang":
                     receiver.hung.set()
                     receiver.released.wait(30)

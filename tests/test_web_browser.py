@@ -215,3 +215,46 @@ def test_hostile_policy_renders_as_text_and_runs_nothing(web, watched):
     assert page.evaluate("typeof window.__pwned") == "undefined"
     w.shot("10-hostile-version")
     assert w.dialogs == []
+
+
+def test_static_site_works_from_a_plain_file_server(tmp_path, web, watched):
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from monitor.web.static_site import build
+
+    _, ids = web
+    db = tmp_path / "policywatch.db"
+    build_store(db)
+    root = tmp_path / "www"
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/policies"
+        build(str(db), root / "policies", base_url=base)
+        w = watched()
+        page = w.page
+        page.goto(base + "/")
+        assert page.locator("form.search").count() == 0  # no server, no search box
+        page.locator("a.company-link", has_text="Acme Corp").first.click()
+        page.wait_for_url(re.compile(r"/policies/company/acme-corp/$"))
+        page.locator("a.document-link", has_text="Privacy Policy").click()
+        assert page.locator("ol.timeline li.version").count() == 4
+        page.locator(f"a.change-link[href$='/change/{ids['sale_change']}/']").click()
+        page.wait_for_url(re.compile(rf"/policies/change/{ids['sale_change']}/$"))
+        page.locator("#show-inline").click()
+        assert page.locator("#inline").is_visible() and not page.locator("#side").is_visible()
+        w.shot("11-static-site-change")
+        page.goto(f"{base}/change/{ids['evil_change']}/")
+        assert page.evaluate("typeof window.__pwned") == "undefined"
+        assert page.locator("a[href^='javascript:' i]").count() == 0
+    finally:
+        server.shutdown()
+        server.server_close()

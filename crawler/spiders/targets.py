@@ -1,6 +1,6 @@
 """The spider that fetches due targets and emits one capture per attempt, success or failure."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import scrapy
 from scrapy.exceptions import (
@@ -18,7 +18,10 @@ from twisted.internet import error as net_errors
 from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
+from crawler.confirm import confirmation_body, render_retry
 from crawler.items import CaptureItem
+from crawler.render import available as render_available
+from crawler.render import render_meta
 from monitor.record import Capture
 from monitor.timeutil import now_iso
 
@@ -90,14 +93,21 @@ class TargetsSpider(scrapy.Spider):
 
     async def start(self):
         for target in self.targets:
+            js = target.get("render") == "js"
+            # A rendered page has no validators worth trusting: always fetch it whole.
             yield scrapy.Request(
-                target["url"], headers=conditional_headers(target), callback=self.parse,
+                target["url"], headers={} if js else conditional_headers(target), callback=self.parse,
                 errback=self.on_error, dont_filter=True,
                 meta={"target": target, "started_at": now_iso(),
-                      "handle_httpstatus_list": HANDLED_STATUSES})
+                      "handle_httpstatus_list": HANDLED_STATUSES,
+                      **(render_meta(target) if js and render_available() else {})})
 
-    def parse(self, response) -> Iterator[CaptureItem]:
+    async def parse(self, response) -> AsyncIterator[CaptureItem]:
         target = response.meta["target"]
+        retry = render_retry(self, response)
+        if retry is not None:
+            yield retry
+            return
         status = response.status
         headers = {k.lower(): v for k, v in _decoded(response.headers).items()}
         capture = Capture(
@@ -113,6 +123,8 @@ class TargetsSpider(scrapy.Spider):
             capture.error_kind, capture.error = f"http-{status}", f"the server answered HTTP {status}"
         else:
             capture.body = response.body
+            capture.confirm_body = await confirmation_body(self, response, capture)
+        capture.rendered = bool(response.meta.get("playwright"))
         yield CaptureItem(capture)
 
     def on_error(self, failure: Failure) -> Iterator[CaptureItem]:

@@ -25,6 +25,9 @@ from .signals import (Rules, channel_kinds, count, entities, language, load_rule
                       topic_hits, topics_in, words)
 
 TYPO_SIMILARITY = 0.8
+# Topics a short list item inherits from its section heading, and how short such an item is.
+_LISTED_TOPICS = ("sharing", "sale", "collection", "transfers", "sensitive-data")
+_LIST_ITEM_WORDS = 8
 # A list or section number ("16.", "3.2"), or a year: renumbering and copyright years are noise.
 _ENUMERATOR = re.compile(r"^\(?\d{1,3}(\.\d{1,3})*[.)]?$|^(19|20)\d\d$")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -99,7 +102,8 @@ def _noise_or_minor(hunk: dict, rules: Rules) -> dict | None:
         if not (rules.period.search(context) or rules.age.search(context)):
             topics = ["contact"] if "contact" in topics_in(context, rules) else []
             return _verdict(topics=topics, evidence=[_evidence(hunk, "new", "figures-changed", [])])
-    if only_dates(changed, rules) and not rules.period.search(hunk["old"] + " " + hunk["new"]):
+    if only_dates(changed, rules) and not (rules.period.search(hunk["old"] + " " + hunk["new"])
+                                           or rules.age.search(old) or rules.age.search(new)):
         return _verdict("noise", evidence=[_evidence(hunk, "new", "date-only", [])])
     old_emails, new_emails = _EMAIL.findall(old), _EMAIL.findall(new)
     if old_emails != new_emails and len(old_emails) == len(new_emails) and all(
@@ -157,8 +161,11 @@ def _judge_replace(hunk: dict, rules: Rules) -> dict:
 
     if old_negated != new_negated and sentence_topics:
         removed = new_negated < old_negated
+        # What the commitment was about (nearest the negation), and any term the edit touched.
+        about = _nearest_topics(old if removed else new, rules, limit=1)
         fire("negation-removed" if removed else "negation-added", "old" if removed else "new",
-             list(gained) + list(lost) or sentence_topics, "expands" if removed else "restricts")
+             list(dict.fromkeys(about + list(gained) + list(lost))) or sentence_topics,
+             "expands" if removed else "restricts")
     for name in dict.fromkeys(list(lost) + list(gained)):
         if sorted(lost.get(name, [])) == sorted(gained.get(name, [])):
             continue  # the same terms on both sides: moved within the sentence
@@ -169,7 +176,7 @@ def _judge_replace(hunk: dict, rules: Rules) -> dict:
         fire(f"term-{'added' if added else 'removed'}", side, [name], _direction(topic.polarity, added, negated))
     strength_old = (count(rules.obligation, hunk["old"]), count(rules.permission, hunk["old"]))
     strength_new = (count(rules.obligation, hunk["new"]), count(rules.permission, hunk["new"]))
-    if strength_old != strength_new and sentence_topics:
+    if strength_old != strength_new and sentence_topics and old_negated == new_negated:
         looser = strength_new[0] < strength_old[0] or strength_new[1] > strength_old[1]
         fire("modal-changed", "new", sentence_topics[:2], "restricts" if looser else "expands")
     if rules.rights_context.search(old + " " + new):
@@ -193,6 +200,11 @@ def _judge_replace(hunk: dict, rules: Rules) -> dict:
     ages_new = {m.group() for m in rules.age.finditer(new)}
     if ages_old != ages_new:
         fire("age-changed", "new", ["audiences"], "none")
+    if not evidence and sentence_topics and not old_negated and not new_negated:
+        # A protection narrowed: "we encrypt data in transit and at rest" → "... in transit".
+        protective = [t for t in sentence_topics if t == "security"]
+        if protective and not _content_words(new) - _content_words(old) and _content_words(old) - _content_words(new):
+            fire("protection-narrowed", "old", protective, "expands")
     if not evidence and old_negated and new_negated == old_negated and sentence_topics:
         # The scope of a negative commitment grew or shrank ("X and Y are not encrypted" →
         # "X, Y and Z are not encrypted"): content words only added, or only removed.
@@ -226,6 +238,13 @@ def _judge_whole(hunk: dict, rules: Rules) -> dict:
     if rules.pointer.search(sentence):
         return _verdict(topics=["contact"] if "contact" in topics else [],
                         evidence=[_evidence(hunk, side, "pointer", [])])
+    inherited = [t for t in topics_in(hunk.get("section", ""), rules) if t in _LISTED_TOPICS]
+    if not practice and inherited and len(words(sentence)) <= _LIST_ITEM_WORDS:
+        # A short item (list entry, table row) under a heading about sharing or collection names
+        # a recipient or a data category: "Algolia" removed under "Service providers we use".
+        return _verdict("material", inherited[:1], "expands" if added else "restricts",
+                        rules.topic(inherited[0]).severity,
+                        [_evidence(hunk, side, "listed-" + ("added" if added else "removed"), inherited[:1])])
     if not practice:
         rule = "contact-changed" if topics else "wording"
         return _verdict(topics=topics, evidence=[_evidence(hunk, side, rule, [])])

@@ -1,5 +1,7 @@
 """The JSON API: the same data as the pages, documented in docs/api.md."""
 
+from urllib.parse import urlencode
+
 from ..diff import hunks, word_diff
 from .queries import ChangeFilter, Queries
 from .render import DIFF_TIMEOUT_SECONDS, Links
@@ -26,9 +28,8 @@ def _version_meta(v: dict) -> dict:
 def changes(q: Queries, links: Links, where: ChangeFilter, before: int | None, size: int) -> dict:
     page = q.changes(where, before, size)
     return {"items": [_change_summary(c, links) for c in page.items],
-            "next": links.absolute(links.api("changes") + "?" + "&".join(
-                f"{k}={v}" for k, v in {**where.params(), "before": page.next_before,
-                                        "limit": size}.items())) if page.has_next else None}
+            "next": links.absolute(links.api("changes") + "?" + urlencode(
+                {**where.params(), "before": page.next_before, "limit": size})) if page.has_next else None}
 
 
 def change(q: Queries, links: Links, change_id: int) -> dict:

@@ -8,11 +8,14 @@ from ..classify import TOPICS
 from .queries import ChangeFilter, NotFound, Queries
 from .render import citation, diff_views
 
+# The home page lists every company while there are this few; past that, an A–Z index.
+HOME_COMPANIES = 60
+
 
 def home(q: Queries, where: ChangeFilter, before: int | None = None) -> dict:
     """Latest changes (filtered) and the A–Z index of companies."""
     return {"title": "Latest changes", "changes": q.changes(where, before), "filters": where,
-            "letters": q.letters(), "topics": TOPICS}
+            "letters": q.letters(), "topics": TOPICS, "companies": q.companies(size=HOME_COMPANIES)}
 
 
 def companies(q: Queries, letter: str = "", page: int = 1) -> dict:

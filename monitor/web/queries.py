@@ -112,7 +112,11 @@ class Queries:
     def __init__(self, path: str | Path):
         self.path = str(path)
         self._local = threading.local()
-        open_readonly(self.path).close()  # fail at start-up, not on the first request
+        conn = open_readonly(self.path)  # fail at start-up, not on the first request
+        # Older stores lack later migrations' columns; the web reads them only where present.
+        version_columns = {row[1] for row in conn.execute("PRAGMA table_info(versions)")}
+        self._technical = "v.technical" if "technical" in version_columns else "0"
+        conn.close()
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -182,8 +186,8 @@ class Queries:
         rows = self._all(
             "SELECT v.id, v.target_id, v.text_sha256, v.snapshot_sha256, v.capture_id, "
             "v.first_seen_at, v.last_seen_at, v.returns_to_version_id, v.extractor_version, "
-            "length(v.text) AS text_length, c.id AS change_id, c.class, c.severity, c.topics, "
-            "c.direction, c.chars_added, c.chars_removed FROM versions v "
+            f"length(v.text) AS text_length, {self._technical} AS technical, c.id AS change_id, "
+            "c.class, c.severity, c.topics, c.direction, c.chars_added, c.chars_removed FROM versions v "
             "LEFT JOIN changes c ON c.to_version_id = v.id AND c.target_id = v.target_id "
             "WHERE v.target_id = ? ORDER BY v.id DESC LIMIT ? OFFSET ?",
             [target_id, size + 1, (page - 1) * size])

@@ -1,0 +1,69 @@
+"""Spider helpers that ask the monitor about a response: render it instead, or fetch it again.
+
+The crawler still decides nothing about changes: ``monitor.vetting`` answers whether a body
+extracts nothing (→ try the browser) or would change the stored text (→ fetch it a second time
+and hand both bodies to ``record_capture``, which records the change only if they agree).
+"""
+
+import logging
+
+from crawler import render
+from monitor.store import open_store
+from monitor.vetting import extracts_nothing, needs_confirmation
+
+log = logging.getLogger(__name__)
+CONDITIONAL = (b"If-None-Match", b"If-Modified-Since")
+# The meta keys we set; Scrapy's own (download_latency, redirect_times…) must not be copied.
+OWN_META = ("target", "started_at", "handle_httpstatus_list", "playwright", "playwright_page_methods",
+            "render_fallback")
+
+
+def _own_meta(meta: dict) -> dict:
+    return {key: meta[key] for key in OWN_META if key in meta}
+
+
+def _plain_headers(response) -> dict:
+    """The request's headers without validators: a refetch must get the whole body."""
+    return {k: v for k, v in response.request.headers.items() if k not in CONDITIONAL}
+
+
+def render_retry(spider, response):
+    """A browser request for a blocked or empty plain response, or None."""
+    meta = response.meta
+    if meta.get("playwright") or not spider.settings.getbool("POLICYWATCH_RENDER_FALLBACK") \
+            or not render.available():
+        return None
+    target = meta["target"]
+    blocked = response.status in render.BLOCKED_STATUSES
+    empty = 200 <= response.status < 300 and extracts_nothing(
+        target, response.body, response.headers.get("Content-Type", b"").decode("latin-1"), response.url)
+    if not (blocked or empty):
+        return None
+    return response.request.replace(url=target["url"], headers=_plain_headers(response), dont_filter=True,
+                                    meta={**_own_meta(meta), **render.render_meta(target),
+                                          "render_fallback": True})
+
+
+async def confirmation_body(spider, response, capture) -> bytes | None:
+    """A second fetch of a body that would change the target's text; None when not needed."""
+    if not spider.settings.getbool("POLICYWATCH_CONFIRM_CHANGES") or not capture.body:
+        return None
+    db_path = spider.settings.get("POLICYWATCH_DB")
+    if not db_path:
+        return None
+    store = open_store(db_path)
+    try:
+        target = store.get_target(capture.target_id)
+        if not needs_confirmation(store, target, capture.body, capture.content_type,
+                                  capture.final_url or capture.url):
+            return None
+    finally:
+        store.close()
+    request = response.request.replace(headers=_plain_headers(response), dont_filter=True,
+                                       meta={**_own_meta(response.meta), "confirmation": True})
+    try:
+        second = await spider.crawler.engine.download_async(request)
+    except Exception as error:  # any failed refetch leaves the change unconfirmed
+        log.info("target %s: confirmation fetch failed: %s", capture.target_id, error)
+        return b""
+    return second.body if 200 <= second.status < 300 else b""

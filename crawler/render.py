@@ -1,0 +1,54 @@
+"""Rendering JavaScript pages: scrapy-playwright driving Debian's Chromium, only when needed.
+
+A request goes through the browser when its target says ``render: js``, or as a fallback when
+a plain fetch is blocked (HTTP 403/406) or extracts nothing. Every other request keeps Scrapy's
+plain HTTP handler: scrapy-playwright's handler passes requests without ``meta["playwright"]``
+straight to it, and launches the browser only on the first request that needs it.
+
+Browser downloads are impossible here, so Playwright is pointed at the system Chromium
+(``apt-get install chromium``); without it, rendering is off and targets that need it fail with
+a clear ``render-unavailable`` capture error.
+"""
+
+import os
+
+from scrapy_playwright.page import PageMethod
+
+CHROMIUM = os.environ.get("POLICYWATCH_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+# Statuses that mean "a browser might get through" (bot management answers plain clients so).
+BLOCKED_STATUSES = (403, 406)
+# How long to wait for the target's selector to appear after the page loaded.
+SELECTOR_TIMEOUT_MS = 15_000
+
+
+def available() -> bool:
+    """True when the system Chromium is installed."""
+    return os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK)
+
+
+def settings() -> dict:
+    """Scrapy settings that install the playwright handler (empty when Chromium is missing)."""
+    if not available():
+        return {}
+    return {
+        "DOWNLOAD_HANDLERS": {"http": HANDLER, "https": HANDLER},
+        "PLAYWRIGHT_BROWSER_TYPE": "chromium",
+        "PLAYWRIGHT_LAUNCH_OPTIONS": {"executable_path": CHROMIUM, "headless": True, "args": CHROMIUM_ARGS},
+        "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": 30_000,
+    }
+
+
+def render_meta(target: dict) -> dict:
+    """Request meta that renders a target's page and waits for its selectors."""
+    css = [s for s in target.get("select") or [] if isinstance(s, str)]
+    methods = [PageMethod("wait_for_load_state", "load")]
+    if css:
+        # Wait for the policy text, not for every tracker to finish (networkidle never comes).
+        methods.append(PageMethod("wait_for_selector", ", ".join(css), state="attached",
+                                  timeout=SELECTOR_TIMEOUT_MS))
+    else:
+        methods.append(PageMethod("wait_for_load_state", "networkidle"))
+    return {"playwright": True, "playwright_page_methods": methods}

@@ -1,0 +1,212 @@
+"""The daemon for real: claims, clean shutdown, the lock, SIGKILL at random points, faults."""
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.sites import Page
+
+PAGE = "<html><body><main><h1>Policy {n}</h1><p>We collect your email address.</p>{extra}</main></body></html>"
+
+
+def query(db_path, sql, params=()):
+    with sqlite3.connect(db_path, timeout=30) as connection:
+        return connection.execute(sql, params).fetchall()
+
+
+def start_daemon(db_path, *args):
+    env = {**os.environ, "POLICYWATCH_DB": str(db_path)}
+    return subprocess.Popen([sys.executable, "-m", "monitor.cli", "run", "--tick", "0.5", *args],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(condition, timeout=30.0, every=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(every)
+    return False
+
+
+def add_targets(cli, site, count):
+    for n in range(count):
+        site.html(f"/p{n}", PAGE.format(n=n, extra=""))
+        cli("target", "add", site.url(f"/p{n}"), "--company", f"Company {n}", check=0)
+
+
+def test_daemon_crawls_due_targets_and_stops_cleanly_on_sigterm(site, cli, db_path):
+    add_targets(cli, site, 3)
+    daemon = start_daemon(db_path)
+    try:
+        assert wait_for(lambda: query(db_path, "SELECT count(*) FROM captures")[0][0] == 3)
+        daemon.send_signal(signal.SIGTERM)
+        _, stderr = daemon.communicate(timeout=20)
+    finally:
+        daemon.kill()
+    assert daemon.returncode == 0, stderr
+    assert "stopped after" in stderr
+    assert query(db_path, "SELECT count(*) FROM targets WHERE claimed_at IS NOT NULL")[0][0] == 0
+    # Each target was claimed once: the next fetch is a day away, so no second capture.
+    assert query(db_path, "SELECT count(*) FROM captures")[0][0] == 3
+
+
+def test_sigterm_mid_crawl_finishes_or_releases_claimed_work(site, cli, db_path):
+    site["/slow"] = Page(b"<html><body><p>slow</p></body></html>", behaviour="slow", delay=5)
+    cli("target", "add", site.url("/slow"), "--company", "Slow", check=0)
+    daemon = start_daemon(db_path)
+    try:
+        assert wait_for(lambda: query(db_path, "SELECT claimed_at FROM targets")[0][0] is not None)
+        time.sleep(0.5)
+        daemon.send_signal(signal.SIGTERM)
+        try:
+            _, stderr = daemon.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            pytest.fail(f"the daemon ignored SIGTERM: {daemon.communicate()[1][-3000:]}")
+    finally:
+        daemon.kill()
+        daemon.communicate()
+    assert daemon.returncode == 0, stderr
+    [(claimed_at, next_fetch_at)] = query(db_path, "SELECT claimed_at, next_fetch_at FROM targets")
+    captured = query(db_path, "SELECT count(*) FROM captures")[0][0]
+    now = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() + 1))
+    assert claimed_at is None
+    assert captured == 1 or next_fetch_at <= now  # finished, or released to be due at once
+
+
+def test_a_second_daemon_on_the_same_database_is_refused(site, cli, db_path):
+    add_targets(cli, site, 1)
+    daemon = start_daemon(db_path)
+    try:
+        assert wait_for(lambda: (db_path.parent / f"{db_path.name}.lock").exists() and
+                        query(db_path, "SELECT count(*) FROM captures")[0][0] == 1)
+        second = cli("run", "--ticks", "1")
+        assert second.returncode == 1
+        assert "holds the lock" in second.stderr and str(daemon.pid) in second.stderr
+        maintenance = cli("maintain", "--vacuum")
+        assert maintenance.returncode == 1 and "holds the lock" in maintenance.stderr
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.communicate(timeout=20)
+
+
+class Receiver(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.server.received.append(body)
+        self.send_response(200)
+        self.end_headers()
+
+
+@pytest.fixture
+def receiver():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    server.received = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+FAULTS = [
+    Page(b"oops", status=503, headers={"Content-Type": "text/html", "Retry-After": "1"}),
+    Page(behaviour="reset"),
+    Page(b"<html><body>slow</body></html>", behaviour="slow", delay=3),
+    Page(behaviour="redirect-loop"),
+    Page(b"<html><body><h1>Just a moment...</h1><p>Checking your browser</p></body></html>"),
+    Page(b"\x00" * 4096, headers={"Content-Type": "application/octet-stream"}),
+]
+
+
+def test_sigkill_twenty_times_loses_and_duplicates_nothing(site, cli, db_path, receiver):
+    rng = random.Random(20261124)
+    add_targets(cli, site, 6)
+    for n, fault in enumerate(FAULTS):
+        site[f"/fault{n}"] = fault
+        cli("target", "add", site.url(f"/fault{n}"), "--company", f"Faulty {n}", check=0)
+    cli("subscribe", f"json://127.0.0.1:{receiver.server_address[1]}/hook", "--class", "any",
+        "--min-severity", "0", check=0)
+    for round_number in range(20):
+        # Companies edit their policies between rounds; every target is due again.
+        for n in range(6):
+            if rng.random() < 0.5:
+                site.html(f"/p{n}", PAGE.format(n=n, extra=f"<p>We may share your data with partner {round_number}.</p>"))
+        query(db_path, "UPDATE targets SET next_fetch_at = '2000-01-01T00:00:00.000000Z'")
+        daemon = start_daemon(db_path, "--timeout", "2", "--lease", "1")
+        time.sleep(rng.uniform(0.3, 3.0))
+        daemon.send_signal(signal.SIGKILL)
+        daemon.communicate(timeout=20)
+        assert query(db_path, "PRAGMA integrity_check") == [("ok",)], f"round {round_number}"
+    # One last, undisturbed run: everything left over is done.
+    query(db_path, "UPDATE targets SET next_fetch_at = '2000-01-01T00:00:00.000000Z'")
+    final = cli("run", "--ticks", "1", "--timeout", "2", "--lease", "1", timeout=120)
+    assert final.returncode == 0, final
+
+    assert query(db_path, "PRAGMA integrity_check") == [("ok",)]
+    uncaptured = query(db_path, "SELECT id FROM targets WHERE id NOT IN (SELECT target_id FROM captures)")
+    assert uncaptured == []
+    # No duplicate versions: consecutive versions of a target always differ.
+    versions = query(db_path, "SELECT target_id, compare_sha256 FROM versions ORDER BY target_id, id")
+    for (t1, h1), (t2, h2) in zip(versions, versions[1:]):
+        assert not (t1 == t2 and h1 == h2)
+    # No lost delivery: every change has exactly one delivery for the catch-all subscription.
+    changes = query(db_path, "SELECT count(*) FROM changes")[0][0]  # --class any: noise too
+    deliveries = query(db_path, "SELECT count(*), count(DISTINCT change_id) FROM deliveries WHERE kind = 'change'")[0]
+    assert deliveries == (changes, changes)
+    assert query(db_path, "SELECT count(*) FROM deliveries WHERE status NOT IN ('sent', 'pending', 'failed', 'sending')")[0][0] == 0
+    keys = [json.loads(body).get("message", "") for body in receiver.received]
+    assert len(receiver.received) >= 1 and keys
+    assert cli("verify").returncode == 0
+
+
+def test_retry_after_is_honoured_on_429(site, cli, db_path):
+    site["/busy"] = Page(b"slow down", status=429, headers={"Content-Type": "text/plain", "Retry-After": "7200"})
+    cli("target", "add", site.url("/busy"), "--company", "Busy", check=0)
+    cli("crawl")
+    [(next_fetch_at, state)] = query(db_path, "SELECT next_fetch_at, state FROM targets")
+    two_hours = time.strftime("%Y-%m-%dT%H:%M", time.gmtime(time.time() + 7100))
+    assert state == "failing" and next_fetch_at >= two_hours
+    assert len([r for r in site.requests if r["path"] == "/busy"]) == 1  # no immediate retry
+
+
+def test_status_reports_states_reasons_backlog_and_size(site, cli, db_path):
+    add_targets(cli, site, 2)
+    cli("target", "add", site.url("/missing"), "--company", "Gone", check=0)
+    cli("crawl")
+    report = cli("status", "--json", check=0).json()
+    assert report["targets"]["by_state"] == {"ok": 2, "failing": 1}
+    [failing] = report["failing"]
+    assert failing["company"] == "Gone" and "http-404" in failing["last_error"]
+    assert report["database"]["bytes"] > 0
+    assert report["outbox"]["backlog"] == 0
+    human = cli("status", check=0)
+    assert "Failing targets" in human.stdout and "Gone" in human.stdout
+
+
+def test_maintain_prunes_unneeded_snapshots_and_vacuums(site, cli, db_path):
+    site.html("/p", PAGE.format(n=1, extra=""))
+    cli("target", "add", site.url("/p"), "--company", "Acme", check=0)
+    cli("crawl", check=0)
+    # Same words, different bytes: an unchanged capture with its own raw snapshot.
+    site.html("/p", PAGE.format(n=1, extra="<!-- build 2 -->"))
+    cli("crawl", "--all", check=0)
+    assert query(db_path, "SELECT count(*) FROM snapshots")[0][0] == 2
+    query(db_path, "UPDATE captures SET fetched_at = '2001-01-01T00:00:00.000000Z'")
+    result = json.loads(cli("maintain", "--prune-unchanged-days", "30", "--vacuum", check=0).stdout)
+    assert result["snapshots_deleted"] == 1 and result["integrity"] == "ok"
+    # The version's own snapshot stays: versions must re-derive from it.
+    assert query(db_path, "SELECT count(*) FROM snapshots s JOIN versions v ON v.snapshot_sha256 = s.sha256")[0][0] == 1
