@@ -31,7 +31,7 @@ def render_retry(spider, response):
     """A browser request for a blocked or empty plain response, or None."""
     meta = response.meta
     if meta.get("playwright") or not spider.settings.getbool("POLICYWATCH_RENDER_FALLBACK") \
-            or not render.available():
+            or not render.handler_installed(spider.settings):
         return None
     target = meta["target"]
     blocked = response.status in render.BLOCKED_STATUSES

@@ -53,8 +53,15 @@ def run_daemon(db_path: str, *, tick_seconds: float = 60.0, batch: int = 500,
     async def script(crawl_pass):
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
+
+        def request_stop(signum, frame):
+            log.info("signal %s: stopping after the current pass", signum)
+            loop.call_soon_threadsafe(stopping.set)
+
+        # Plain handlers, not loop.add_signal_handler: Twisted's SIGCHLD waker takes over the
+        # wakeup fd that asyncio's handlers depend on, and the signal would be lost.
         for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stopping.set)
+            signal.signal(signum, request_stop)
         while not stopping.is_set():
             claimed = claim_due(store, limit=batch, lease_seconds=lease_seconds)
             if claimed:

@@ -1,9 +1,10 @@
 """Rendering JavaScript pages: scrapy-playwright driving Debian's Chromium, only when needed.
 
 A request goes through the browser when its target says ``render: js``, or as a fallback when
-a plain fetch is blocked (HTTP 403/406) or extracts nothing. Every other request keeps Scrapy's
-plain HTTP handler: scrapy-playwright's handler passes requests without ``meta["playwright"]``
-straight to it, and launches the browser only on the first request that needs it.
+a plain fetch is blocked (HTTP 403/406) or extracts nothing. scrapy-playwright starts its driver
+with every crawl it is installed in, so only passes that may need it get it (``spider_for``):
+one with a ``render: js`` target, or one whose last plain fetch was blocked or empty. Within
+such a pass, requests without ``meta["playwright"]`` still go through Scrapy's HTTP handler.
 
 Browser downloads are impossible here, so Playwright is pointed at the system Chromium
 (``apt-get install chromium``); without it, rendering is off and targets that need it fail with
@@ -39,6 +40,28 @@ def settings() -> dict:
         "PLAYWRIGHT_LAUNCH_OPTIONS": {"executable_path": CHROMIUM, "headless": True, "args": CHROMIUM_ARGS},
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": 30_000,
     }
+
+
+def handler_installed(crawler_settings) -> bool:
+    """True when this crawl can render (its pass was given the playwright handler)."""
+    return (crawler_settings.getdict("DOWNLOAD_HANDLERS") or {}).get("https") == HANDLER
+
+
+def may_need_browser(target: dict) -> bool:
+    """A target that renders, or whose last plain fetch was blocked or extracted nothing."""
+    if target.get("render") == "js":
+        return True
+    last = target.get("last_error") or ""
+    return target.get("guard") in ("no-match", "empty") or last.startswith(
+        tuple(f"http-{status}" for status in BLOCKED_STATUSES))
+
+
+def spider_for(targets: list[dict]):
+    """The spider class for a pass: one with the playwright handler if any target may need it."""
+    from crawler.spiders.targets import TargetsSpider
+    if not available() or not any(may_need_browser(t) for t in targets):
+        return TargetsSpider
+    return type("RenderingTargetsSpider", (TargetsSpider,), {"custom_settings": settings()})
 
 
 def render_meta(target: dict) -> dict:

@@ -13,6 +13,7 @@ from scrapy.crawler import AsyncCrawlerProcess
 from scrapy.settings import Settings
 from scrapy.utils.defer import deferred_from_coro
 
+from crawler import render
 from crawler.items import CaptureItem
 from monitor import __version__
 from monitor.errors import InputError
@@ -66,7 +67,8 @@ def run_crawl_script(db_path: str, script: Callable[[CrawlPass], Awaitable], *,
     async def crawl_pass(targets: list[dict]) -> list[CaptureItem]:
         if not targets:
             return []
-        crawler = process.create_crawler(TargetsSpider)
+        # A pass that may need a browser gets the playwright handler (crawler/render.py).
+        crawler = process.create_crawler(render.spider_for(targets))
         items: list[CaptureItem] = []
 
         def collect(item, **_):

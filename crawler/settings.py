@@ -47,16 +47,11 @@ ITEM_PIPELINES = {
     "crawler.pipelines.CaptureStatsPipeline": 900,
 }
 
-# JS rendering (crawler/render.py): scrapy-playwright's handler serves only requests that ask for a
-# browser; the others pass through to Scrapy's HTTP handler. Off when Chromium is not installed.
-from crawler.render import settings as _render_settings  # noqa: E402
-
-globals().update(_render_settings())
-
 # policywatch's own settings.
 POLICYWATCH_DB = None  # set by the runner; the pipelines raise NotConfigured without it
 POLICYWATCH_MAX_BODY_BYTES = DOWNLOAD_MAXSIZE
 POLICYWATCH_WARC_DIR = None  # set by the runner (default: a "warc" folder beside the database)
 POLICYWATCH_WARC_MAX_BYTES = 100 * 1024 * 1024  # rotate WARC files past this size
+# JS rendering (crawler/render.py): passes that need a browser install scrapy-playwright's handler.
 POLICYWATCH_RENDER_FALLBACK = True  # re-fetch through the browser when blocked (403/406) or empty
 POLICYWATCH_CONFIRM_CHANGES = True  # fetch a changed page a second time before recording it

@@ -20,8 +20,7 @@ from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
 from crawler.confirm import confirmation_body, render_retry
 from crawler.items import CaptureItem
-from crawler.render import available as render_available
-from crawler.render import render_meta
+from crawler.render import handler_installed, render_meta
 from monitor.record import Capture
 from monitor.timeutil import now_iso
 
@@ -100,7 +99,7 @@ class TargetsSpider(scrapy.Spider):
                 errback=self.on_error, dont_filter=True,
                 meta={"target": target, "started_at": now_iso(),
                       "handle_httpstatus_list": HANDLED_STATUSES,
-                      **(render_meta(target) if js and render_available() else {})})
+                      **(render_meta(target) if js and handler_installed(self.settings) else {})})
 
     async def parse(self, response) -> AsyncIterator[CaptureItem]:
         target = response.meta["target"]
