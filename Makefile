@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install clean
+.PHONY: demo test install clean system-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,21 @@ install: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/policywatch demo
 
+## System packages the tests drive for real: Debian's Chromium (browser tests, JS rendering)
+## and redis-server (scale-out tests). Installed when missing and we may (root with apt-get).
+SYSTEM_PACKAGES := chromium:chromium redis-server:redis-server
+system-deps:
+	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
+	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair##*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing:$$missing"; apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  else echo "warning: missing$$missing (apt-get install them); tests needing them will be skipped"; fi; \
+	fi
+
 ## make test: the whole test suite (what CI runs).
-test: $(VENV)/.installed-test
+test: system-deps $(VENV)/.installed-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -162,7 +162,7 @@ def target_list(ctx, company, as_json):
 @click.argument("target_id", type=int)
 @click.pass_context
 def target_remove(ctx, target_id):
-    """Stop watching a target and delete its history."""
+    """Stop watching a target (its history is kept as evidence; `target add` resumes it)."""
     _store(ctx).remove_target(target_id)
     err.print(f"removed target {target_id}")
 
@@ -229,7 +229,7 @@ def diff(old, new, select, remove, as_json):
         return
     from .diff import word_diff
     out.print(views.classification_line(report))
-    views.print_evidence(out, report["evidence"])
+    views.print_evidence(out, report["evidence"], report["changes"])
     out.print()
     out.print(views.diff_renderable(out, word_diff(old_text, new_text)))
 
@@ -376,6 +376,10 @@ cli.add_command(verify_command, "verify")
 cli.add_command(evidence_group, "evidence")
 from .cli_eval import eval_command  # noqa: E402
 cli.add_command(eval_command, "eval")
+from .cli_redis import worker_command  # noqa: E402
+cli.add_command(worker_command, "worker")
+from .cli_backfill import backfill_group  # noqa: E402
+cli.add_command(backfill_group, "backfill")
 
 
 def main() -> None:

@@ -17,12 +17,28 @@ err = Console(stderr=True, highlight=False)
 @click.option("--no-notify", is_flag=True, help="Do not send the outbox after each tick.")
 @click.option("--ticks", "max_ticks", type=int, default=None, help="Stop after this many ticks.")
 @click.option("--timeout", default=30.0, show_default=True, help="Download timeout in seconds.")
+@click.option("--redis", "redis_url", envvar="POLICYWATCH_REDIS", default=None,
+              help="Distribute fetching: push claimed targets to this Redis for `policywatch worker`s "
+                   "and record what they send back (env POLICYWATCH_REDIS; see docs/scale-out.md).")
+@click.option("--redis-prefix", default="policywatch", show_default=True,
+              help="Redis key prefix (one per store; the workers' --prefix).")
 @click.pass_context
-def run_command(ctx, tick, batch, lease, no_notify, max_ticks, timeout):
+def run_command(ctx, tick, batch, lease, no_notify, max_ticks, timeout, redis_url, redis_prefix):
     """Run as a daemon: crawl due targets, record, send alerts; stop with SIGTERM/SIGINT."""
     import notify
     from crawler.daemon import run_daemon
     notify.install()
+    if redis_url:
+        from crawler.distributed import run_distributed
+        err.print(f"policywatch daemon on {ctx.obj['db']}, fetching through workers on {redis_url}; "
+                  "SIGTERM to stop")
+        counts = run_distributed(ctx.obj["db"], redis_url, prefix=redis_prefix, tick_seconds=tick,
+                                 batch=batch, lease_seconds=lease, notify=not no_notify, max_ticks=max_ticks)
+        err.print(f"stopped after {counts['ticks']} tick(s): {counts['captures']} capture(s), "
+                  f"{counts['requeued']} re-queued, {counts['stale']} stale, {counts['rejected']} rejected, "
+                  f"{counts['released']} claim(s) released")
+        click.echo(json.dumps(counts))
+        return
     err.print(f"policywatch daemon on {ctx.obj['db']} (pid file {ctx.obj['db']}.lock); SIGTERM to stop")
     counts = run_daemon(ctx.obj["db"], tick_seconds=tick, batch=batch, lease_seconds=lease,
                         notify=not no_notify, max_ticks=max_ticks, overrides={"DOWNLOAD_TIMEOUT": timeout})

@@ -52,6 +52,22 @@ class Capture:
     confirm_body: bytes | None = field(default=None, repr=False)
     rendered: bool = False  # fetched through a browser (render: js, or the blocked-fetch fallback)
     guard: str | None = None  # the guard that held this capture back (monitor.guards)
+    # Backfill (monitor.backfill, docs/decisions/0008): a capture of an archived copy is history,
+    # not news. It dates its version by ``archived_at``, leaves the target's state and schedule
+    # alone and emits no event, so it never alerts.
+    source: str = "live"  # live | wayback | ota
+    archived_at: str | None = None  # when the archive saw the page (Wayback timestamp, OTA commit)
+    archive_ref: str | None = None  # the archived copy: a Wayback URL or an OTA commit
+
+    @property
+    def backfilled(self) -> bool:
+        """True for a capture of an archived copy (see ``source``)."""
+        return self.source != "live"
+
+    @property
+    def seen_at(self) -> str:
+        """When the page was seen with this body: the archive's time, else the fetch's."""
+        return self.archived_at or self.fetched_at
 
 
 @dataclass
@@ -85,6 +101,7 @@ def _capture_row(capture: Capture, outcome: str, body_sha256: str | None, **extr
         "warc_record_id": capture.warc.record_id if capture.warc else None,
         "warc_request_id": capture.warc.request_id if capture.warc else None,
         "guard": capture.guard, "rendered": int(capture.rendered),
+        "source": capture.source, "archived_at": capture.archived_at, "archive_ref": capture.archive_ref,
         **extra,
     }
 
@@ -177,8 +194,9 @@ def _record_failure(store: Store, target: dict, capture: Capture, body_sha256: s
     capture.error_kind, capture.error = kind, message
     with store.transaction():
         capture_id = store.db["captures"].insert(_capture_row(capture, "error", body_sha256)).last_pk
-        _mark_failure(store, target, kind, message, retry_after_seconds(capture.headers))
-        store.db["targets"].update(target["id"], {"guard": capture.guard})
+        if not capture.backfilled:  # an archive's bad copy says nothing about the live page
+            _mark_failure(store, target, kind, message, retry_after_seconds(capture.headers))
+            store.db["targets"].update(target["id"], {"guard": capture.guard})
     return Recorded(capture_id, "error", error=f"{kind}: {message}")
 
 
@@ -190,8 +208,9 @@ def _record_text(store: Store, target: dict, capture: Capture, body_sha256: str,
         if latest and latest["compare_sha256"] == compare_sha256:
             row = _capture_row(capture, "unchanged", body_sha256, version_id=latest["id"])
             capture_id = store.db["captures"].insert(row).last_pk
-            store.db["versions"].update(latest["id"], {"last_seen_at": capture.fetched_at})
-            _mark_success(store, target, capture)
+            store.db["versions"].update(latest["id"], {"last_seen_at": capture.seen_at})
+            if not capture.backfilled:
+                _mark_success(store, target, capture)
             return Recorded(capture_id, "unchanged", latest["id"])
 
         earlier = store.earlier_version_with(target["id"], compare_sha256) if latest else None
@@ -202,22 +221,25 @@ def _record_text(store: Store, target: dict, capture: Capture, body_sha256: str,
         version_id = store.db["versions"].insert({
             "target_id": target["id"], "text": text, "text_sha256": text_sha256,
             "compare_sha256": compare_sha256, "snapshot_sha256": body_sha256,
-            "capture_id": capture_id, "first_seen_at": capture.fetched_at,
-            "last_seen_at": capture.fetched_at, "extractor_version": extractor_version,
+            "capture_id": capture_id, "first_seen_at": capture.seen_at,
+            "last_seen_at": capture.seen_at, "extractor_version": extractor_version,
             "returns_to_version_id": earlier["id"] if earlier else None,
-            "chain_hash": sha256_hex(f"{previous_chain}\n{text_sha256}\n{capture.fetched_at}"),
+            "chain_hash": sha256_hex(f"{previous_chain}\n{text_sha256}\n{capture.seen_at}"),
+            "source": capture.source,
         }).last_pk
         store.db["captures"].update(capture_id, {"version_id": version_id})
         ledger.append(store.db, "version", store.get_version(version_id), capture.fetched_at)
         change_id = None
         if latest is not None:
-            change_id = _record_change(store, target, latest, version_id, text, earlier, classifier)
-        _mark_success(store, target, capture)
+            change_id = _record_change(store, target, latest, version_id, text, earlier, classifier,
+                                       capture)
+        if not capture.backfilled:
+            _mark_success(store, target, capture)
     return Recorded(capture_id, outcome, version_id, change_id)
 
 
 def _record_change(store: Store, target: dict, latest: dict, version_id: int, text: str,
-                   earlier: dict | None, classifier: str) -> int:
+                   earlier: dict | None, classifier: str, capture: Capture | None = None) -> int:
     assessment, _, counts = compare(latest["text"], text, classifier)
     if earlier is not None:
         # A return to a text already seen (a "blink" or a rollback) is never news.
@@ -225,15 +247,20 @@ def _record_change(store: Store, target: dict, latest: dict, version_id: int, te
         assessment.topics = []
         assessment.evidence = [{"sentence": "", "side": "new", "topics": [],
                                 "rule": f"returns-to-version:{earlier['id']}"}]
+    backfilled = capture is not None and capture.backfilled
     change_id = store.db["changes"].insert({
         "target_id": target["id"], "from_version_id": latest["id"], "to_version_id": version_id,
-        "detected_at": now_iso(), "class": assessment.klass, "severity": assessment.severity,
+        # A backfilled change is dated when the archive first saw it (the ledger keeps the real
+        # time it was recorded).
+        "detected_at": capture.seen_at if backfilled else now_iso(),
+        "class": assessment.klass, "severity": assessment.severity,
         "topics": json.dumps(assessment.topics), "direction": assessment.direction,
         "evidence": json.dumps(assessment.evidence), "hunks": json.dumps(assessment.hunks),
         "chars_added": counts["chars_added"], "chars_removed": counts["chars_removed"],
         "classifier": assessment.classifier,
     }).last_pk
     change = store.get_change(change_id)
-    ledger.append(store.db, "change", change, change["detected_at"])
-    events.emit(events.CHANGE_RECORDED, store, {"change": change, "target": target})
+    ledger.append(store.db, "change", change, now_iso() if backfilled else change["detected_at"])
+    if not backfilled:  # history, not news: no event, so no delivery (like a technical upgrade)
+        events.emit(events.CHANGE_RECORDED, store, {"change": change, "target": target})
     return change_id

@@ -31,14 +31,22 @@ def next_fetch_after_success(target: dict) -> str:
 
 
 def claim_due(store: Store, limit: int = 500, lease_seconds: int = CLAIM_LEASE_SECONDS,
-              at=None) -> list[dict]:
-    """Claim up to ``limit`` due targets (oldest due first) and return them."""
+              at=None, ids: list[int] | None = None) -> list[dict]:
+    """Claim up to ``limit`` due targets (oldest due first) and return them.
+
+    ``ids`` restricts the claim to those targets (re-queueing the ones whose lease expired).
+    The claim's ``claimed_at`` stamp doubles as its token: recording clears it, and a new claim
+    replaces it, so an answer that carries an older stamp answers a claim that is gone.
+    """
     moment = at or now()
     stamp = iso(moment)
+    only = f"AND id IN ({','.join('?' * len(ids))}) " if ids is not None else ""
+    if ids is not None and not ids:
+        return []
     with store.transaction():
         ids = [row[0] for row in store.db.execute(
             "SELECT id FROM targets WHERE state != ? AND (next_fetch_at IS NULL OR next_fetch_at <= ?) "
-            "ORDER BY next_fetch_at LIMIT ?", [RETIRED, stamp, limit])]
+            f"{only}ORDER BY next_fetch_at LIMIT ?", [RETIRED, stamp, *(ids or []), limit])]
         if not ids:
             return []
         marks = ",".join("?" * len(ids))

@@ -218,12 +218,22 @@ def _add_scheduling(db: sqlite_utils.Database) -> None:
     db["targets"].create_index(["state", "next_fetch_at"])
 
 
+def _add_backfill_sources(db: sqlite_utils.Database) -> None:
+    """Where captures and versions came from: live fetches or archives (docs/decisions/0008)."""
+    db["captures"].add_column("source", str, not_null_default="live")  # live | wayback | ota
+    db["captures"].add_column("archived_at", str)  # when the archive saw the page (the version's time)
+    db["captures"].add_column("archive_ref", str)  # the archived copy: Wayback URL or OTA commit
+    db["versions"].add_column("source", str, not_null_default="live")
+    db["captures"].create_index(["target_id", "source", "archived_at"])
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_core_tables,
     _add_evidence,
     _add_notify_outbox,
     _add_extraction_guards,
     _add_scheduling,
+    _add_backfill_sources,
 ]
 
 

@@ -82,10 +82,18 @@ class Store:
         if not company.strip():
             raise InputError("a target needs a non-empty --company")
         existing = self.db.execute(
-            "SELECT id FROM targets WHERE url = ? AND doc_type = ?", [url, doc_type]).fetchone()
+            "SELECT id, state FROM targets WHERE url = ? AND doc_type = ?", [url, doc_type]).fetchone()
+        now = now_iso()
+        if existing and existing[1] == "removed":
+            # Watching it again continues its history rather than starting a second one.
+            with self.transaction():
+                self.db["targets"].update(existing[0], {
+                    "company": company.strip(), "select_css": json.dumps(select or []),
+                    "remove_css": json.dumps(remove or []), "every_seconds": every_seconds,
+                    "next_fetch_at": now, "state": "new", "consecutive_failures": 0})
+            return self.get_target(existing[0])
         if existing:
             raise InputError(f"{url} is already tracked as {doc_type!r} (target {existing[0]})")
-        now = now_iso()
         with self.transaction():
             table = self.db["targets"].insert({
                 "company": company.strip(), "doc_type": doc_type, "url": url,
@@ -102,14 +110,18 @@ class Store:
             raise TargetNotFound(f"no target with id {target_id}")
         return _decode_target(rows[0])
 
-    def list_targets(self, company: str | None = None) -> list[dict]:
-        """Every target (or one company's), with a count of versions, by company then type."""
+    def list_targets(self, company: str | None = None, include_removed: bool = False) -> list[dict]:
+        """Every watched target (or one company's), with a count of versions, by company then
+        type; removed targets only with ``include_removed``."""
         sql = ("SELECT t.*, (SELECT count(*) FROM versions v WHERE v.target_id = t.id) AS versions "
                "FROM targets t")
         params: list = []
+        clauses = [] if include_removed else ["t.state != 'removed'"]
         if company is not None:
-            sql += " WHERE lower(t.company) = lower(?)"
+            clauses.append("lower(t.company) = lower(?)")
             params.append(company)
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
         sql += " ORDER BY t.company COLLATE NOCASE, t.doc_type, t.id"
         targets = [_decode_target(row) for row in self.db.query(sql, params)]
         if company is not None and not targets:
@@ -117,18 +129,16 @@ class Store:
         return targets
 
     def remove_target(self, target_id: int) -> None:
-        """Delete a target and everything recorded for it."""
+        """Stop watching a target. Its history stays: versions, changes and deliveries are
+        covered by the append-only ledger and may be needed as evidence."""
         self.get_target(target_id)
         with self.transaction():
-            change_ids = "SELECT id FROM changes WHERE target_id = ?"
-            self.db.execute(f"DELETE FROM deliveries WHERE change_id IN ({change_ids})", [target_id])
-            for table in ("changes", "versions", "captures"):
-                self.db.execute(f"DELETE FROM {table} WHERE target_id = ?", [target_id])
-            self.db.execute("DELETE FROM targets WHERE id = ?", [target_id])
+            self.db["targets"].update(target_id, {"state": "removed", "next_fetch_at": None,
+                                                  "claimed_at": None})
 
     def due_targets(self, at: str, include_all: bool = False, company: str | None = None) -> list[dict]:
         """Targets whose ``next_fetch_at`` has passed (every target with ``include_all``)."""
-        clauses, params = [], []
+        clauses, params = ["state != 'removed'"], []
         if not include_all:
             clauses.append("(next_fetch_at IS NULL OR next_fetch_at <= ?)")
             params.append(at)

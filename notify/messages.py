@@ -40,7 +40,10 @@ def change_context(change: dict, target: dict, subscription: dict, *, base_url: 
     """A ``context_for(max_items, excerpt_chars)`` for one change's alert."""
     hunks = change.get("hunks") or []
     if change["class"] == "material":
-        hunks = [h for h in hunks if h.get("topics") or h.get("severity")] or hunks
+        # The sentences that made it material; editorial edits (a new contact address) are
+        # not what the subscriber is being alerted about.
+        hunks = ([h for h in hunks if h.get("class") == "material"]
+                 or [h for h in hunks if h.get("topics") or h.get("severity")] or hunks)
     hunks = [view for view in map(_hunk_view, hunks) if view["before"] or view["after"]]
     evidence, seen = [], set()
     for item in change.get("evidence") or []:

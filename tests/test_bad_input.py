@@ -130,3 +130,17 @@ def test_db_path_from_option_overrides_environment(cli, tmp_path):
 def subprocess_cli_with_option(cli, path):
     # --db comes before the command, as documented; POLICYWATCH_DB (set by the fixture) loses.
     return cli("--db", str(path), "init")
+
+
+def test_removed_target_keeps_its_history_and_can_be_resumed(site, cli, db_path):
+    site.html("/p", "<html><body><main><p>We collect your email.</p></main></body></html>")
+    added = cli("target", "add", site.url("/p"), "--company", "Acme", "--json", check=0).json()
+    cli("crawl", check=0)
+    cli("target", "remove", added["id"], check=0)
+    assert cli("target", "list", "--json", check=0).json() == []
+    assert cli("crawl", "--all", "--json", check=0).json() == []  # not crawled any more
+    assert count(db_path, "versions") == 1
+    assert cli("verify").returncode == 0  # the ledger still covers its history
+    again = cli("target", "add", site.url("/p"), "--company", "Acme", "--json", check=0).json()
+    assert again["id"] == added["id"]
+    assert cli("target", "list", "--json", check=0).json()[0]["versions"] == 1

@@ -201,3 +201,13 @@ def test_static_site_build(store, cli, tmp_path):
         parsed = feedparser.parse((out / feed).read_bytes())
         assert not parsed.bozo and parsed.entries, feed
         assert parsed.entries[0].link.startswith("https://static.example/pw/change/")
+
+
+def test_health_endpoint_reports_the_store(web):
+    base, _ = web
+    status, data = get_json(base + "/health")
+    assert data["targets"]["total"] >= 2
+    assert {"by_state", "due_now", "last_success_at"} <= set(data["targets"])
+    assert "backlog" in data["outbox"] and data["database"]["bytes"] > 0
+    assert status == (200 if data["healthy"] else 503)
+    assert "apprise_url" not in json.dumps(data)

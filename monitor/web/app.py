@@ -7,6 +7,7 @@ a CSP sandbox so that a crawled page can never run as part of this site.
 
 from pathlib import Path
 
+import sqlite_utils
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
@@ -14,6 +15,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..errors import StoreError
+from ..health import status_report
+from ..store import Store
 from . import api, feeds, pages
 from .queries import ChangeFilter, NotFound, Queries
 from .render import CSP, Links, make_environment
@@ -170,6 +173,12 @@ def create_app(db_path: str, base_url: str = "") -> SecurityHeaders:
                                        max(1, _int(params.get("page"), 1)),
                                        "current" if params.get("scope") == "current" else ""))
 
+    def health(request: Request):
+        # For load balancers and uptime probes: 200 when healthy, 503 with the reasons when
+        # targets are broken or alerts are dead. Read-only, like every page.
+        report = status_report(Store(sqlite_utils.Database(queries.conn), str(db_path)))
+        return JSONResponse(report, status_code=200 if report["healthy"] else 503)
+
     async def on_not_found(request: Request, error: Exception):
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": f"not found: {error}"}, status_code=404)
@@ -189,6 +198,7 @@ def create_app(db_path: str, base_url: str = "") -> SecurityHeaders:
         Route("/api/companies", api_companies), Route("/api/companies/{slug}", api_company),
         Route("/api/documents/{id:int}", api_document), Route("/api/versions/{id:int}", api_version),
         Route("/api/compare", api_compare), Route("/api/search", api_search),
+        Route("/health", health),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={

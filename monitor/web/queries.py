@@ -116,6 +116,10 @@ class Queries:
         # Older stores lack later migrations' columns; the web reads them only where present.
         version_columns = {row[1] for row in conn.execute("PRAGMA table_info(versions)")}
         self._technical = "v.technical" if "technical" in version_columns else "0"
+        # Backfilled history (docs/backfill.md): a change's source is its new version's.
+        self._source = "v.source" if "source" in version_columns else "'live'"
+        self._change_source = ("(SELECT sv.source FROM versions sv WHERE sv.id = c.to_version_id)"
+                               if "source" in version_columns else "'live'")
         conn.close()
 
     @property
@@ -186,7 +190,8 @@ class Queries:
         rows = self._all(
             "SELECT v.id, v.target_id, v.text_sha256, v.snapshot_sha256, v.capture_id, "
             "v.first_seen_at, v.last_seen_at, v.returns_to_version_id, v.extractor_version, "
-            f"length(v.text) AS text_length, {self._technical} AS technical, c.id AS change_id, "
+            f"length(v.text) AS text_length, {self._technical} AS technical, {self._source} AS source, "
+            "c.id AS change_id, "
             "c.class, c.severity, c.topics, c.direction, c.chars_added, c.chars_removed FROM versions v "
             "LEFT JOIN changes c ON c.to_version_id = v.id AND c.target_id = v.target_id "
             "WHERE v.target_id = ? ORDER BY v.id DESC LIMIT ? OFFSET ?",
@@ -234,7 +239,8 @@ class Queries:
         if before:
             clauses.append("c.id < ?")
             params.append(before)
-        sql = (f"SELECT {self._CHANGE_COLUMNS} FROM changes c JOIN targets t ON t.id = c.target_id"
+        sql = (f"SELECT {self._CHANGE_COLUMNS}, {self._change_source} AS source "
+               f"FROM changes c JOIN targets t ON t.id = c.target_id"
                f"{' WHERE ' + ' AND '.join(clauses) if clauses else ''} ORDER BY c.id DESC LIMIT ?")
         rows = [_decode_change(row) for row in self.conn.execute(sql, [*params, size + 1])]
         has_next = len(rows) > size
@@ -244,7 +250,7 @@ class Queries:
     def change(self, change_id: int) -> dict:
         """One change with its document, both versions and its neighbours in the document."""
         row = self.conn.execute(
-            f"SELECT {self._CHANGE_COLUMNS}, c.hunks FROM changes c "
+            f"SELECT {self._CHANGE_COLUMNS}, c.hunks, {self._change_source} AS source FROM changes c "
             f"JOIN targets t ON t.id = c.target_id WHERE c.id = ?", [change_id]).fetchone()
         if row is None:
             raise NotFound(f"change {change_id}")

@@ -1,0 +1,281 @@
+"""Distributed crawling over Redis: the run side (tick + recorder) and the worker runner.
+
+``run_distributed`` is ``policywatch run --redis URL``: one process per store (the daemon lock)
+that loops over
+
+1. **tick**: claim due targets (``monitor.schedule.claim_due``, which moves each one's
+   ``next_fetch_at`` a lease ahead) while fewer than ``batch`` claims are outstanding, and push
+   one target message per claim to ``<prefix>:targets``;
+2. **re-queue**: an outstanding claim whose lease expired (its message or its worker was lost:
+   scrapy-redis delivery is at-most-once) is claimed again with a new token and pushed again;
+3. **record**: pop capture messages from ``<prefix>:captures``; one whose claim token is still
+   the target's current claim is archived to WARC and recorded (``record_capture``), exactly as
+   a local crawl does; a stale one (its claim was re-queued, or already answered) is dropped.
+
+So each claim is recorded at most once, and every claim is eventually recorded. SIGTERM/SIGINT
+stop it: target messages not yet popped are taken back, in-flight captures get a short grace,
+and claims still open are released (due again at once). ``run_worker`` is ``policywatch
+worker``: a Scrapy process running ``RedisWorkerSpider`` until SIGTERM.
+"""
+
+import logging
+import signal
+import threading
+import time
+
+from scrapy.exceptions import DropItem
+
+from crawler import redis_queue
+from crawler.items import CaptureItem
+from crawler.pipelines import RecordCapturePipeline, WarcPipeline
+from crawler.runner import crawler_settings
+from monitor.lock import DaemonLock
+from monitor.schedule import CLAIM_LEASE_SECONDS, claim_due, next_due_at, release
+from monitor.store import open_store
+
+log = logging.getLogger("policywatch.distributed")
+# Longest blocking pop on the captures list: how quickly a stop request is noticed.
+POP_SECONDS = 1.0
+# Captures popped per round trip once one has arrived.
+DRAIN_BATCH = 100
+# How often outstanding claims are checked for an expired lease.
+REQUEUE_CHECK_SECONDS = 1.0
+# After a full claim, wait this long before claiming more (workers are busy anyway).
+REFILL_SECONDS = 0.5
+
+
+class Recorder:
+    """The run side's state: the store, the Redis keys and the claims this process pushed."""
+
+    def __init__(self, db_path: str, client, keys: redis_queue.Keys, lease_seconds: int):
+        self.db_path, self.client, self.keys, self.lease_seconds = db_path, client, keys, lease_seconds
+        self.store = open_store(db_path)
+        settings = crawler_settings(self.store.path)
+        # The same pipelines a local crawl uses: WARC first, then the one-transaction record.
+        self.warc = WarcPipeline(settings.get("POLICYWATCH_WARC_DIR"), settings.getint("POLICYWATCH_WARC_MAX_BYTES"))
+        self.record = RecordCapturePipeline(self.store.path)
+        self.record.store = self.store
+        self.outstanding: dict[int, str] = {}  # target id → claim token of the message pushed
+        self.counts = {"ticks": 0, "pushed": 0, "captures": 0, "requeued": 0, "stale": 0,
+                       "rejected": 0, "unrecorded": 0, "released": 0}
+
+    # -- claims out ---------------------------------------------------------------------------
+    def push(self, claimed: list[dict]) -> None:
+        if not claimed:
+            return
+        messages = []
+        for target in claimed:
+            if target["id"] in self.outstanding:
+                self.counts["requeued"] += 1
+            self.outstanding[target["id"]] = target["claimed_at"]
+            latest = self.store.latest_version(target["id"])
+            messages.append(redis_queue.target_message(target, latest and latest["compare_sha256"]))
+        self.client.rpush(self.keys.targets, *messages)
+        self.counts["pushed"] += len(messages)
+
+    def tick(self, batch: int) -> int:
+        room = batch - len(self.outstanding)
+        claimed = claim_due(self.store, limit=room, lease_seconds=self.lease_seconds) if room > 0 else []
+        self.push(claimed)
+        self.counts["ticks"] += 1
+        if claimed:
+            log.info("tick %s: pushed %s claim(s)", self.counts["ticks"], len(claimed))
+        return len(claimed)
+
+    def requeue_expired(self) -> None:
+        """Claim again (new token) the outstanding targets whose lease ran out, and push them."""
+        if self.outstanding:
+            ids = list(self.outstanding)
+            claimed = claim_due(self.store, limit=len(ids), lease_seconds=self.lease_seconds, ids=ids)
+            if claimed:
+                log.info("re-queued %s claim(s) whose lease expired", len(claimed))
+            self.push(claimed)
+
+    # -- captures in --------------------------------------------------------------------------
+    def pop(self, timeout: float) -> int:
+        """Record what arrives within ``timeout`` seconds (then whatever else is waiting)."""
+        first = self.client.blpop([self.keys.captures], timeout=max(0.01, timeout))
+        if first is None:
+            return 0
+        messages = [first[1]] + (self.client.lpop(self.keys.captures, DRAIN_BATCH) or [])
+        for data in messages:
+            self.record_message(data)
+        return len(messages)
+
+    def record_message(self, data: bytes) -> None:
+        try:
+            capture, claim = redis_queue.parse_capture_message(data)
+        except redis_queue.MessageError as error:
+            self.counts["rejected"] += 1
+            log.warning("rejected a capture message: %s", error)
+            redis_queue.reject(self.client, self.keys, data, str(error), "recorder")
+            return
+        row = self.store.db.execute("SELECT claimed_at FROM targets WHERE id = ?", [capture.target_id]).fetchone()
+        if row is None or row[0] != claim:
+            # Answered already, re-queued with a new token, released, or the target was removed.
+            self.counts["stale"] += 1
+            log.info("target %s: dropped a capture for a stale claim %s", capture.target_id, claim)
+            return
+        item = CaptureItem(capture)
+        try:
+            self.warc.process_item(item)
+            self.record.process_item(item)
+        except DropItem as error:
+            # Nothing was committed; the claim stays open and its lease re-queues the target.
+            self.counts["unrecorded"] += 1
+            log.warning("%s", error)
+            return
+        self.outstanding.pop(capture.target_id, None)
+        self.counts["captures"] += 1
+
+    # -- stopping -----------------------------------------------------------------------------
+    def take_back_queue(self) -> None:
+        """Remove target messages no worker has popped yet; release their claims."""
+        with self.client.pipeline() as pipe:
+            pipe.lrange(self.keys.targets, 0, -1)
+            pipe.delete(self.keys.targets)
+            pending, _ = pipe.execute()
+        ids = []
+        for data in pending:
+            try:
+                ids.append(redis_queue.parse_target_message(data)["id"])
+            except redis_queue.MessageError:
+                continue
+        for target_id in ids:
+            self.outstanding.pop(target_id, None)
+        self.counts["released"] += release(self.store, ids)
+
+    def release_open_claims(self) -> None:
+        self.counts["released"] += release(self.store, list(self.outstanding))
+        self.outstanding.clear()
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _seconds_until_due(store, cap: float) -> float:
+    from crawler.daemon import _seconds_until
+    return _seconds_until(next_due_at(store), cap)
+
+
+def run_distributed(db_path: str, redis_url: str, *, prefix: str = redis_queue.DEFAULT_PREFIX,
+                    tick_seconds: float = 60.0, batch: int = 500, lease_seconds: int = CLAIM_LEASE_SECONDS,
+                    notify: bool = True, max_ticks: int | None = None, grace_seconds: float = 5.0) -> dict:
+    """Claim, push, re-queue and record until SIGTERM/SIGINT (or ``max_ticks`` ticks are done
+    and answered); return counts of what it did."""
+    client = redis_queue.connect(redis_url)
+    keys = redis_queue.Keys(prefix)
+    lock = DaemonLock(db_path).acquire()
+    recorder = Recorder(db_path, client, keys, lease_seconds)
+    stopping = threading.Event()
+    outbox: threading.Thread | None = None
+
+    def request_stop(signum, frame):
+        log.info("signal %s: stopping", signum)
+        stopping.set()
+
+    def send_outbox(wait: bool = False):
+        nonlocal outbox
+        if not notify or (outbox is not None and outbox.is_alive()):
+            return
+        from crawler.daemon import _send_outbox
+        outbox = threading.Thread(target=_send_outbox, args=(recorder.store.path,), daemon=True)
+        outbox.start()
+        if wait:
+            outbox.join()
+
+    previous = {s: signal.signal(s, request_stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        # Captures answering the previous run's claims are still good: record them, then
+        # release what is left (only one run per store: those claims are nobody's) and drop the
+        # previous run's unpopped messages (their claims are released, so they would be stale).
+        store = recorder.store
+        recorder.outstanding = {row[0]: row[1] for row in store.db.execute(
+            "SELECT id, claimed_at FROM targets WHERE claimed_at IS NOT NULL")}
+        while recorder.pop(0.01):
+            pass
+        recorder.take_back_queue()
+        recorder.release_open_claims()
+
+        next_tick = next_requeue = time.monotonic()
+        captures_at_last_send = 0
+        last_send = time.monotonic()
+        while not stopping.is_set():
+            moment = time.monotonic()
+            if moment >= next_requeue:
+                recorder.requeue_expired()
+                next_requeue = moment + REQUEUE_CHECK_SECONDS
+            ticking = max_ticks is None or recorder.counts["ticks"] < max_ticks
+            if ticking and moment >= next_tick and len(recorder.outstanding) < batch:
+                room = batch - len(recorder.outstanding)
+                full = recorder.tick(batch) == room
+                next_tick = moment + (min(REFILL_SECONDS, tick_seconds) if full
+                                      else _seconds_until_due(store, tick_seconds))
+            elif not ticking and not recorder.outstanding:
+                break
+            if recorder.counts["captures"] > captures_at_last_send and time.monotonic() - last_send >= tick_seconds:
+                captures_at_last_send, last_send = recorder.counts["captures"], time.monotonic()
+                send_outbox()
+            wait = max(0.0, min(POP_SECONDS, next_tick - time.monotonic(), next_requeue - time.monotonic()))
+            recorder.pop(wait)
+
+        if stopping.is_set():
+            recorder.take_back_queue()
+            deadline = time.monotonic() + grace_seconds
+            while recorder.outstanding and time.monotonic() < deadline:
+                recorder.pop(min(POP_SECONDS, max(0.0, deadline - time.monotonic())))
+            recorder.release_open_claims()
+        if outbox is not None:
+            outbox.join()
+        if recorder.counts["captures"] > captures_at_last_send:
+            send_outbox(wait=True)
+        return recorder.counts
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        recorder.close()
+        client.close()
+        lock.release()
+
+
+def worker_settings(redis_url: str, prefix: str = redis_queue.DEFAULT_PREFIX, *, render: bool = False,
+                    overrides: dict | None = None):
+    """Project settings for a worker: no store, targets from Redis, captures back to Redis."""
+    from crawler import render as rendering
+    # crawler_settings wants a database path for the local pipelines; a worker has none.
+    settings = crawler_settings("worker-has-no-store")
+    settings.set("POLICYWATCH_DB", None, priority="cmdline")
+    settings.set("POLICYWATCH_WARC_DIR", None, priority="cmdline")
+    values = {
+        "REDIS_URL": redis_url, "POLICYWATCH_REDIS_PREFIX": prefix,
+        "REDIS_START_URLS_KEY": redis_queue.Keys(prefix).targets,
+        # Never a shared fingerprint set: tomorrow's recrawl of today's URL must not be a "dupe".
+        "DUPEFILTER_CLASS": "scrapy.dupefilters.BaseDupeFilter",
+        "ITEM_PIPELINES": {
+            # 100: bound the capture exactly as a local crawl does.
+            "crawler.pipelines.BoundCapturePipeline": 100,
+            # 300: push it, with its claim token, to the recorder.
+            "crawler.redis_pipelines.RedisCapturePipeline": 300,
+        },
+        "LOG_INSTALL_ROOT_HANDLER": False,  # the CLI owns logging
+        **(rendering.settings() if render else {}),
+        **(overrides or {}),
+    }
+    for key, value in values.items():
+        settings.set(key, value, priority="cmdline")
+    return settings
+
+
+def run_worker(redis_url: str, prefix: str = redis_queue.DEFAULT_PREFIX, *, render: bool = False,
+               overrides: dict | None = None) -> dict:
+    """Fetch target messages from Redis until SIGTERM/SIGINT; return the ``policywatch/`` stats."""
+    from scrapy.crawler import AsyncCrawlerProcess
+
+    from crawler.spiders.redis_worker import RedisWorkerSpider
+    redis_queue.connect(redis_url).close()  # fail fast, with a readable error, on a bad URL
+    process = AsyncCrawlerProcess(worker_settings(redis_url, prefix, render=render, overrides=overrides))
+    crawler = process.create_crawler(RedisWorkerSpider)
+    process.crawl(crawler)
+    process.start()
+    return {key: value for key, value in sorted(crawler.stats.get_stats().items())
+            if key.startswith("policywatch/")}
