@@ -11,7 +11,7 @@ import click
 
 from .backfill import BackfillReport, WaybackClient, backfill_ota, backfill_wayback
 from .backfill.common import resolve_target
-from .backfill.wayback import DEFAULT_BASE_URL, DEFAULT_DELAY_SECONDS, PERIODS
+from .backfill.wayback import DEFAULT_BASE_URL, DEFAULT_DELAY_SECONDS, PERIODS, RETRIES
 
 EXIT_STOPPED = 3  # the archive failed or a document was refused: a re-run resumes
 
@@ -60,16 +60,19 @@ def backfill_group():
 @click.option("--delay", envvar="POLICYWATCH_WAYBACK_DELAY", type=click.FloatRange(0),
               default=DEFAULT_DELAY_SECONDS, show_default=True,
               help="Seconds between requests to the archive (env POLICYWATCH_WAYBACK_DELAY).")
+@click.option("--retries", envvar="POLICYWATCH_WAYBACK_RETRIES", type=click.IntRange(0), default=RETRIES,
+              show_default=True, help="Retries (with backoff) of a request the archive fails.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was recorded as JSON.")
 @click.pass_context
-def wayback_command(ctx, target, from_year, to_year, max_fetches, period, base_url, delay, as_json):
+def wayback_command(ctx, target, from_year, to_year, max_fetches, period, base_url, delay, retries,
+                    as_json):
     """Backfill TARGET (an id or its URL) from the Wayback Machine, oldest first.
 
     Runs before the target's first live capture; a killed or --max-limited run resumes where
     it stopped. Backfilled changes never alert.
     """
     store = _store(ctx)
-    client = WaybackClient(base_url, delay=delay)
+    client = WaybackClient(base_url, delay=delay, retries=retries)
     try:
         report = backfill_wayback(store, resolve_target(store, target), client, from_year=from_year,
                                   to_year=to_year, period=period, max_fetches=max_fetches,

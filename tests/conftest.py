@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.receivers import WebhookReceiver
 from tests.sites import FixtureSite
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,6 +20,14 @@ CLI_TIMEOUT = 120
 def site():
     """A running fixture HTTP server on 127.0.0.1."""
     server = FixtureSite().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def receiver():
+    """A running webhook receiver on 127.0.0.1 (apprise json:// and form:// alerts)."""
+    server = WebhookReceiver().start()
     yield server
     server.stop()
 

@@ -6,8 +6,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -17,25 +15,6 @@ EDITED = POLICY.replace("We do not sell your personal data to anyone.",
                         "We may sell your personal data to data brokers.")
 
 
-class Receiver(BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.server.count += 1
-        self.send_response(200)
-        self.end_headers()
-
-
-@pytest.fixture
-def receiver():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    server.count = 0
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture
@@ -43,11 +22,11 @@ def crawled(site, cli, db_path, receiver):
     """A store with two versions, one material change and one sent alert."""
     url = site.html("/privacy", POLICY)
     cli("target", "add", url, "--company", "Acme", check=0)
-    cli("subscribe", f"json://127.0.0.1:{receiver.server_address[1]}/hook", check=0)
+    cli("subscribe", receiver.url(), check=0)
     cli("crawl", check=0)
     site.html("/privacy", EDITED)
     cli("crawl", "--all", check=0)
-    assert receiver.count == 1
+    assert len(receiver.accepted) == 1
     return db_path
 
 

@@ -7,7 +7,7 @@ from monitor.store import open_store
 from notify.outbox import send_pending
 from notify.settings import NotifySettings
 from notify.subscriptions import add_subscription
-from tests.test_notify_support import SMTPReceiver, material_change
+from tests.receivers import SMTPReceiver, material_change
 
 HOSTILE = '<script>alert("x")</script> **bold** [click](http://evil.example/) & <img src=x onerror=1>'
 

@@ -12,7 +12,7 @@ from notify.outbox import send_pending
 from notify.render import TemplateProblem, check_templates, render_message
 from notify.settings import NotifySettings
 from notify.subscriptions import add_subscription
-from tests.test_notify_support import WebhookReceiver, material_change
+from tests.receivers import WebhookReceiver, material_change
 
 HUGE_SENTENCE = "We may share your personal information with our partners " + "and affiliates " * 4000 + "."
 

@@ -20,7 +20,7 @@ from monitor.store import open_store
 from notify.outbox import INTERRUPTED
 from notify.subscriptions import add_subscription
 from tests.conftest import ROOT
-from tests.test_notify_support import WebhookReceiver, material_change
+from tests.receivers import WebhookReceiver, material_change
 
 
 @pytest.fixture

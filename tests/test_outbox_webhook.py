@@ -12,7 +12,7 @@ from monitor.timeutil import now as utc_now
 from notify.outbox import send_pending
 from notify.settings import NotifySettings
 from notify.subscriptions import add_subscription, remove_subscription
-from tests.test_notify_support import WebhookReceiver, material_change
+from tests.receivers import WebhookReceiver, material_change
 
 FAST = NotifySettings(backoff_seconds=0, backoff_cap_seconds=0, max_attempts=50)
 
@@ -141,7 +141,7 @@ def test_unsubscribing_cancels_waiting_deliveries(store, receiver):
 
 
 def test_operator_alerts_when_a_target_breaks_and_recovers(store, receiver):
-    from tests.test_notify_support import BASE_POLICY, capture
+    from tests.receivers import BASE_POLICY, capture
     operator = add_subscription(store, receiver.url(), operator=True, companies=["Acme"])
     add_subscription(store, receiver.url(path="/people"))  # changes only
     add_subscription(store, receiver.url(path="/other"), operator=True, companies=["Globex"])

@@ -9,7 +9,7 @@ import yaml
 import notify
 from monitor.store import open_store
 from notify.subscriptions import add_subscription, get_subscription, matches
-from tests.test_notify_support import WebhookReceiver, material_change
+from tests.receivers import WebhookReceiver, material_change
 
 CASES = yaml.safe_load((Path(__file__).parent / "data" / "subscription_filters.yaml").read_text())["cases"]
 TOKEN = "tok-9f8e7d6c5b4a"

@@ -62,7 +62,7 @@ def is_technical(subject: str) -> bool:
 
 def commits(repo: Path, path: str) -> list[tuple[str, str, str]]:
     """``(sha, archived_at, subject)`` of every commit that wrote ``path``, oldest first."""
-    raw = _git(repo, "log", "--reverse", "--diff-filter=d", "--format=%H%x1f%aI%x1f%s%x1e",
+    raw = _git(repo, "log", "--reverse", "--diff-filter=ACMRT", "--format=%H%x1f%aI%x1f%s%x1e",
                "--", path).decode("utf-8", "replace")
     found = []
     for record in raw.split("\x1e"):

@@ -70,7 +70,7 @@ class WaybackClient:
     def close(self) -> None:
         self.session.close()
 
-    def _get(self, url: str, **params) -> requests.Response:
+    def _get(self, url: str, params: dict | None = None) -> requests.Response:
         """GET with the politeness delay and retries; ``ArchiveUnavailable`` when they run out."""
         problem = ""
         for attempt in range(self.retries + 1):
@@ -79,7 +79,7 @@ class WaybackClient:
                 self.sleep(wait)
             self._last_request = time.monotonic()
             try:
-                response = self.session.get(url, params=params or None, timeout=self.timeout)
+                response = self.session.get(url, params=params, timeout=self.timeout)
             except requests.RequestException as error:
                 problem, pause = f"{type(error).__name__}: {error}", None
             else:
@@ -101,7 +101,7 @@ class WaybackClient:
             params["from"] = str(from_year)
         if to_year:
             params["to"] = str(to_year)
-        response = self._get(f"{self.base_url}/cdx/search/cdx", **params)
+        response = self._get(f"{self.base_url}/cdx/search/cdx", params)
         if response.status_code != 200:
             raise ArchiveUnavailable(f"CDX index for {url}: HTTP {response.status_code}",
                                      transient=False)

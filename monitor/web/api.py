@@ -16,13 +16,14 @@ def _change_summary(c: dict, links: Links) -> dict:
         "to_version_id": c["to_version_id"], "chars_added": c["chars_added"],
         "chars_removed": c["chars_removed"], "classifier": c["classifier"],
         "evidence": c["evidence"], "permalink": links.absolute(links.change(c["id"])),
+        "source": c.get("source") or "live",  # live | wayback | ota (backfilled history)
     }
 
 
 def _version_meta(v: dict) -> dict:
     return {key: v[key] for key in ("id", "target_id", "text_sha256", "snapshot_sha256", "capture_id",
                                     "first_seen_at", "last_seen_at", "returns_to_version_id",
-                                    "extractor_version") if key in v}
+                                    "extractor_version", "source") if key in v}
 
 
 def changes(q: Queries, links: Links, where: ChangeFilter, before: int | None, size: int) -> dict:
