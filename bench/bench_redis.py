@@ -7,8 +7,9 @@ Everything is real and local: Debian's redis-server on a free port on 127.0.0.1,
 page server (each page ~12 KB of policy-like HTML, answered after ``--delay`` seconds to stand
 in for a remote site's latency), ``policywatch worker`` processes and one ``policywatch run
 --redis --ticks 1`` that claims every target, pushes them, and records the captures (WARC +
-extraction + version). Workers are started and idle on the queue before the clock starts; the
-figure is targets / wall time of the run, i.e. end to end, recorder included. On a 2-core
+extraction + version). Workers are started and idle on the queue before the clock starts. Two
+figures: *fetched* is the workers alone (target messages pushed straight to the queue, until every
+capture message is back), *recorded* is targets / wall time of the run, end to end. On a 2-core
 machine the page server, the workers and the recorder share the cores: more workers than cores
 mostly measure contention, and the single recorder's extraction caps the rate.
 """
@@ -75,10 +76,12 @@ def measure(site: FixtureSite, redis_port: int, workers: int, pages: int, concur
             if time.monotonic() > deadline:
                 raise SystemExit("workers did not start")
             time.sleep(0.1)
+        fetch_rate = fetch_only(redis_port, prefix, site, pages)
         started = time.monotonic()
         subprocess.run([sys.executable, "-m", "monitor.cli", "run", "--redis", url, "--redis-prefix", prefix,
                         "--ticks", "1", "--batch", str(pages), "--no-notify", "--tick", "0.2"],
-                       cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, timeout=600)
+                       cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=600)
         elapsed = time.monotonic() - started
     finally:
         for proc in procs:
@@ -88,7 +91,27 @@ def measure(site: FixtureSite, redis_port: int, workers: int, pages: int, concur
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    return pages / elapsed
+    return fetch_rate, pages / elapsed
+
+
+def fetch_only(redis_port: int, prefix: str, site: FixtureSite, pages: int) -> float:
+    """Workers alone: push target messages straight to the queue, time until every capture is back."""
+    import redis
+
+    from crawler import redis_queue
+    keys, client = redis_queue.Keys(prefix), redis.Redis(port=redis_port)
+    try:
+        messages = [redis_queue.target_message({"id": n + 1, "url": site.url(f"/p{n}"), "claimed_at": "bench"})
+                    for n in range(pages)]
+        started = time.monotonic()
+        client.rpush(keys.targets, *messages)
+        while client.llen(keys.captures) < pages:
+            time.sleep(0.02)
+        elapsed = time.monotonic() - started
+        client.delete(keys.captures)  # answers to fake claims: the recorder would drop them
+        return pages / elapsed
+    finally:
+        client.close()
 
 
 def main() -> None:
@@ -118,8 +141,9 @@ def main() -> None:
             site.stop()
     print(f"{args.pages} pages, {args.concurrency} requests in flight per worker, "
           f"{args.delay * 1000:.0f} ms page latency, {os.cpu_count()} CPU(s)")
-    print("workers   " + "".join(f"{n:>10}" for n in rates))
-    print("pages/s   " + "".join(f"{rate:>10.1f}" for rate in rates.values()))
+    print("workers                 " + "".join(f"{n:>8}" for n in rates))
+    print("fetched pages/s         " + "".join(f"{fetch:>8.1f}" for fetch, _ in rates.values()))
+    print("recorded pages/s (e2e)  " + "".join(f"{e2e:>8.1f}" for _, e2e in rates.values()))
 
 
 if __name__ == "__main__":

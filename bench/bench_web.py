@@ -203,7 +203,7 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.2)
-        print(f"| page | median ms | worst ms | bytes |\n|---|---:|---:|---:|")
+        print("| page | median ms | worst ms | bytes |\n|---|---:|---:|---:|")
         for label, path in pages(args.db, args.docs):
             median, worst, size = measure(base, path, args.repeat)
             flag = "" if worst < 100 else " ⚠"

@@ -17,7 +17,6 @@ from crawler import render
 from crawler.items import CaptureItem
 from monitor import __version__
 from monitor.errors import InputError
-from crawler.spiders.targets import TargetsSpider
 
 CrawlPass = Callable[[list[dict]], Awaitable[list[CaptureItem]]]
 

@@ -140,7 +140,8 @@ def run_demo(workdir: Path, console: Console) -> dict:
         if not sink.received:
             console.print("no alert was delivered", style="red")
         console.print(f"alerts sent: {report.sent}; failed: {report.failed}")
-        console.print(f"\nThe database is {store.path}; try: policywatch --db {store.path} history Micromart")
+        console.print(f"\nThe database is {store.path}. Next: policywatch --db {store.path} history Micromart; "
+                      f"or browse it with policywatch --db {store.path} serve (http://127.0.0.1:8000)")
         summary = {
             "first": [i.recorded.outcome for i in first], "second": [i.recorded.outcome for i in second],
             "changes": [{k: c[k] for k in ("id", "class", "severity", "topics", "direction")} for c in changes],

@@ -5,12 +5,12 @@ only ``topics``, ``evidence[].sentence/rule/side`` and ``hunks[].old/new/old_sen
 new_sentence/topics/severity`` are read.
 """
 
-from monitor.store import Store
+from monitor.permalinks import change_path
 
 
 def diff_url(base_url: str, change_id: int) -> str:
     """The web UI's page for a change, or "" without a base URL."""
-    return f"{base_url.rstrip('/')}/changes/{change_id}" if base_url else ""
+    return f"{base_url.rstrip('/')}{change_path(change_id)}" if base_url else ""
 
 
 def _hunk_view(hunk: dict) -> dict:

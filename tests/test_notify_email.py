@@ -50,7 +50,7 @@ def test_html_alert_by_email_is_escaped_and_complete(store, smtp):
     assert "We may sell your personal information to advertising partners." in html
     assert "<del>" in html and "<ins>" in html
     assert "material" in html and "severity" in html and "sale" in html
-    assert f'href="https://watch.example/changes/{change_id}"' in html
+    assert f'href="https://watch.example/change/{change_id}/"' in html
     assert f"policywatch unsubscribe {sub['id']}" in html and "press desk" in html
     assert "We may sell your personal information" in plain
     assert smtp.password not in message.as_string()

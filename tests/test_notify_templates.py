@@ -108,7 +108,7 @@ def test_a_huge_diff_is_cut_to_fit_with_a_link(store, receiver, fmt):
     assert send_pending(store, settings=settings).sent == 1
     message = receiver.requests[0]["body"]["message"]
     assert len(message) <= 3000
-    assert f"https://watch.example/changes/{change_id}" in message
+    assert f"https://watch.example/change/{change_id}/" in message
     assert "more edits" in message
     assert "and affiliates and affiliates" not in message or len(message) < 3000
 
@@ -126,7 +126,7 @@ def test_channel_limits_are_respected():
     for fmt in ("text", "markdown", "html"):
         title, body = render_message("alert", context_for, fmt, body_limit=body_limit, title_limit=title_limit)
         assert len(body) <= body_limit and len(title) <= 200
-        assert "https://w.example/changes/7" in body
+        assert "https://w.example/change/7/" in body
     _, tiny = render_message("alert", context_for, "html", body_limit=300)
     assert len(tiny) <= 300 and "cut to fit" in tiny
     assert tiny.count("<") == tiny.count(">")  # no half tag

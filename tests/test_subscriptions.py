@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 import notify
+from monitor.errors import StoreError
 from monitor.store import open_store
 from notify.subscriptions import add_subscription, get_subscription, matches
 from tests.receivers import WebhookReceiver, material_change
@@ -60,7 +61,7 @@ def test_a_failing_listener_rolls_the_change_back_with_its_deliveries(store):
     """Deliveries are written in the change's transaction: neither exists without the other."""
     add_subscription(store, "json://127.0.0.1:9/hook")
     store.db.execute("CREATE TRIGGER refuse BEFORE INSERT ON deliveries BEGIN SELECT RAISE(ABORT, 'no'); END")
-    with pytest.raises(Exception):
+    with pytest.raises(StoreError, match="no"):
         material_change(store, "Acme")
     assert store.db.execute("SELECT count(*) FROM changes").fetchone()[0] == 0
     assert store.db.execute("SELECT count(*) FROM deliveries").fetchone()[0] == 0

@@ -164,7 +164,7 @@ def test_pages_render_and_missing_things_are_404(web):
     base, ids = web
     for path in ("/", "/?class=material&topic=sale&severity=2&company=acme", "/?before=3", "/companies/?letter=A",
                  "/companies/?letter=%23", "/company/acme-corp/", f"/document/{ids['acme']}/?page=1",
-                 f"/version/1/", "/search/?q=", "/search/?q=%22%22%22"):
+                 "/version/1/", "/search/?q=", "/search/?q=%22%22%22"):
         assert get(base + path)[0] == 200, path
     for path in ("/change/999/", "/document/999/", "/company/nobody/", "/version/999/", "/capture/999/raw"):
         assert get(base + path)[0] == 404, path

@@ -12,6 +12,7 @@ from jinja2 import Environment, PackageLoader
 from markupsafe import Markup, escape
 
 from ..diff import DELETE, EQUAL, INSERT, word_diff
+from ..permalinks import change_path
 
 # Unchanged text around an edit that the diff views keep (rows side by side, characters inline).
 CONTEXT_ROWS = 2
@@ -54,7 +55,7 @@ class Links:
         return self._q(f"/document/{int(target_id)}/", {"page": page if page > 1 else None})
 
     def change(self, change_id: int) -> str:
-        return f"{self.prefix}/change/{int(change_id)}/"
+        return f"{self.prefix}{change_path(change_id)}"
 
     def version(self, version_id: int) -> str:
         return f"{self.prefix}/version/{int(version_id)}/"
