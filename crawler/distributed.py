@@ -42,6 +42,7 @@ DRAIN_BATCH = 100
 REQUEUE_CHECK_SECONDS = 1.0
 # After a full claim, wait this long before claiming more (workers are busy anyway).
 REFILL_SECONDS = 0.5
+REDIS_RETRY_SECONDS = 2.0
 
 
 class Recorder:
@@ -164,6 +165,7 @@ def run_distributed(db_path: str, redis_url: str, *, prefix: str = redis_queue.D
     """Claim, push, re-queue and record until SIGTERM/SIGINT (or ``max_ticks`` ticks are done
     and answered); return counts of what it did."""
     client = redis_queue.connect(redis_url)
+    import redis
     keys = redis_queue.Keys(prefix)
     lock = DaemonLock(db_path).acquire()
     recorder = Recorder(db_path, client, keys, lease_seconds)
@@ -197,27 +199,38 @@ def run_distributed(db_path: str, redis_url: str, *, prefix: str = redis_queue.D
         recorder.take_back_queue()
         recorder.release_open_claims()
 
-        next_tick = next_requeue = time.monotonic()
-        captures_at_last_send = 0
-        last_send = time.monotonic()
-        while not stopping.is_set():
+        timers = {"tick": time.monotonic(), "requeue": time.monotonic()}
+        sent = {"captures": 0, "at": time.monotonic()}
+
+        def step() -> bool:
+            """One round: re-queue, tick, outbox, record; False when the ticks are all answered."""
             moment = time.monotonic()
-            if moment >= next_requeue:
+            if moment >= timers["requeue"]:
                 recorder.requeue_expired()
-                next_requeue = moment + REQUEUE_CHECK_SECONDS
+                timers["requeue"] = moment + REQUEUE_CHECK_SECONDS
             ticking = max_ticks is None or recorder.counts["ticks"] < max_ticks
-            if ticking and moment >= next_tick and len(recorder.outstanding) < batch:
+            if ticking and moment >= timers["tick"] and len(recorder.outstanding) < batch:
                 room = batch - len(recorder.outstanding)
                 full = recorder.tick(batch) == room
-                next_tick = moment + (min(REFILL_SECONDS, tick_seconds) if full
-                                      else _seconds_until_due(store, tick_seconds))
+                timers["tick"] = moment + (min(REFILL_SECONDS, tick_seconds) if full
+                                           else _seconds_until_due(store, tick_seconds))
             elif not ticking and not recorder.outstanding:
-                break
-            if recorder.counts["captures"] > captures_at_last_send and time.monotonic() - last_send >= tick_seconds:
-                captures_at_last_send, last_send = recorder.counts["captures"], time.monotonic()
+                return False
+            if recorder.counts["captures"] > sent["captures"] and time.monotonic() - sent["at"] >= tick_seconds:
+                sent.update(captures=recorder.counts["captures"], at=time.monotonic())
                 send_outbox()
-            wait = max(0.0, min(POP_SECONDS, next_tick - time.monotonic(), next_requeue - time.monotonic()))
-            recorder.pop(wait)
+            recorder.pop(max(0.0, min(POP_SECONDS, timers["tick"] - time.monotonic(),
+                                      timers["requeue"] - time.monotonic())))
+            return True
+
+        while not stopping.is_set():
+            try:
+                if not step():
+                    break
+            except redis.ConnectionError as error:
+                # Claims stay in the store; their leases re-queue whatever Redis lost meanwhile.
+                log.warning("Redis unreachable (%s); retrying in %s s", error, REDIS_RETRY_SECONDS)
+                stopping.wait(REDIS_RETRY_SECONDS)
 
         if stopping.is_set():
             recorder.take_back_queue()
@@ -227,7 +240,7 @@ def run_distributed(db_path: str, redis_url: str, *, prefix: str = redis_queue.D
             recorder.release_open_claims()
         if outbox is not None:
             outbox.join()
-        if recorder.counts["captures"] > captures_at_last_send:
+        if recorder.counts["captures"] > sent["captures"]:
             send_outbox(wait=True)
         return recorder.counts
     finally:

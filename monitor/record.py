@@ -7,17 +7,17 @@ content-addressed, may be stored already; it is harmless and re-used on the next
 """
 
 import json
-from email.utils import parsedate_to_datetime
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 
 from . import events, ledger, vetting
 from .compare import DEFAULT_CLASSIFIER, compare
 from .errors import ExtractionError
-from .guards import DEFAULT_MAX_SHRINK, GuardError
 from .extract import extract
+from .guards import DEFAULT_MAX_SHRINK, GuardError
 from .normalise import comparable_text
-from .store import Store, sha256_hex
 from .schedule import next_fetch_after_success
+from .store import Store, sha256_hex
 from .timeutil import later_iso, now, now_iso
 from .warc import WarcRef
 

@@ -17,8 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from monitor.backfill.wayback import CdxEntry, WaybackClient, pick
 from monitor.backfill.common import ArchiveUnavailable
+from monitor.backfill.wayback import CdxEntry, WaybackClient, pick
 from tests.conftest import ROOT
 from tests.test_web_data import serving
 

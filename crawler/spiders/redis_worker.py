@@ -39,6 +39,7 @@ from monitor.vetting import extract_for
 log = logging.getLogger(__name__)
 # How long one blocking pop waits before checking again whether the spider is closing.
 POP_TIMEOUT_SECONDS = 1
+REDIS_RETRY_SECONDS = 5
 
 
 @dataclass
@@ -84,8 +85,15 @@ class RedisWorkerSpider(RedisSpider, TargetsSpider):
         await self.async_server.aclose()
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        import redis
         while True:
-            popped = await self.async_server.blpop([self.redis_key], timeout=POP_TIMEOUT_SECONDS)
+            try:
+                popped = await self.async_server.blpop([self.redis_key], timeout=POP_TIMEOUT_SECONDS)
+            except redis.ConnectionError as error:
+                # Redis restarting is no reason to die: wait and pop again.
+                log.warning("Redis unreachable (%s); retrying in %s s", error, REDIS_RETRY_SECONDS)
+                await asyncio.sleep(REDIS_RETRY_SECONDS)
+                continue
             if popped is None:
                 await asyncio.sleep(0)
                 continue

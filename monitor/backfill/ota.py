@@ -19,8 +19,16 @@ from pathlib import Path, PurePosixPath
 from ..errors import InputError
 from ..store import Store
 from ..timeutil import now_iso
-from .common import (ArchivedCopy, BackfillError, BackfillReport, archive_time, ensure_backfillable,
-                     history_horizon, record_copy, recorded_refs)
+from .common import (
+    ArchivedCopy,
+    BackfillError,
+    BackfillReport,
+    archive_time,
+    ensure_backfillable,
+    history_horizon,
+    record_copy,
+    recorded_refs,
+)
 
 log = logging.getLogger(__name__)
 

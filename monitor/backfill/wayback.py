@@ -21,8 +21,16 @@ from ..errors import InputError
 from ..record import retry_after_seconds
 from ..store import Store
 from ..timeutil import now_iso
-from .common import (ArchivedCopy, ArchiveUnavailable, BackfillReport, archive_time,
-                     ensure_backfillable, history_horizon, record_copy, recorded_refs)
+from .common import (
+    ArchivedCopy,
+    ArchiveUnavailable,
+    BackfillReport,
+    archive_time,
+    ensure_backfillable,
+    history_horizon,
+    record_copy,
+    recorded_refs,
+)
 
 log = logging.getLogger(__name__)
 
