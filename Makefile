@@ -34,6 +34,7 @@ system-deps:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing:$$missing"; apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  elif [ "$$CI" = true ]; then echo "error: missing$$missing and cannot install them" >&2; exit 1; \
 	  else echo "warning: missing$$missing (apt-get install them); tests needing them will be skipped"; fi; \
 	fi
 
