@@ -9,7 +9,7 @@ import logging
 
 from crawler import render
 from monitor.store import open_store
-from monitor.vetting import extracts_nothing, needs_confirmation
+from monitor.vetting import extracts_nothing, preview
 
 log = logging.getLogger(__name__)
 CONDITIONAL = (b"If-None-Match", b"If-Modified-Since")
@@ -51,14 +51,15 @@ async def confirmation_body(spider, response, capture) -> bytes | None:
     db_path = spider.settings.get("POLICYWATCH_DB")
     if not db_path:
         return None
-    store = open_store(db_path)
-    try:
-        target = store.get_target(capture.target_id)
-        if not needs_confirmation(store, target, capture.body, capture.content_type,
-                                  capture.final_url or capture.url):
-            return None
-    finally:
-        store.close()
+    # One connection per spider, not per response: opening (and migrating) costs more than asking.
+    store = getattr(spider, "_policywatch_store", None)
+    if store is None:
+        store = spider._policywatch_store = open_store(db_path)
+    target = store.get_target(capture.target_id)
+    changed, capture.extraction = preview(store, target, capture.body, capture.content_type,
+                                          capture.final_url or capture.url)
+    if not changed:
+        return None
     request = response.request.replace(headers=_plain_headers(response), dont_filter=True,
                                        meta={**_own_meta(response.meta), "confirmation": True})
     try:

@@ -9,9 +9,11 @@ link text survive as Markdown. See docs/extraction.md.
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import lxml.etree
 import lxml.html
+from lxml.cssselect import CSSSelector
 from markdownify import MarkdownConverter
 
 from .consent import drop_consent
@@ -162,11 +164,17 @@ def _html_to_markdown(html: str, url: str, select: list, remove: list, detector:
     return "\n\n".join(_PolicyMarkdown().convert(part) for part in html_parts)
 
 
+@lru_cache(maxsize=2048)
+def _compiled(selector: str) -> CSSSelector:
+    # Compiling CSS to XPath costs more than matching it: compile each selector once per process.
+    return CSSSelector(selector, translator="html")
+
+
 def _css(root, selector: str) -> list:
     if not isinstance(selector, str):
         raise ExtractionError(f"a selector must be CSS text or a range object, not {selector!r}")
     try:
-        return root.cssselect(selector)
+        return _compiled(selector)(root)
     except Exception as error:  # cssselect raises several unrelated types for bad syntax
         raise ExtractionError(f"invalid CSS selector {selector!r}: {error}") from error
 

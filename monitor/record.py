@@ -13,7 +13,7 @@ from email.utils import parsedate_to_datetime
 from . import events, ledger, vetting
 from .compare import DEFAULT_CLASSIFIER, compare
 from .errors import ExtractionError
-from .extract import extract
+from .extract import EXTRACTOR_VERSION, Extraction, extract
 from .guards import DEFAULT_MAX_SHRINK, GuardError
 from .normalise import comparable_text
 from .schedule import next_fetch_after_success
@@ -50,6 +50,8 @@ class Capture:
     warc: WarcRef | None = None  # where the crawler archived this capture, if it did
     # A second fetch of a body that would change the text (see monitor.vetting).
     confirm_body: bytes | None = field(default=None, repr=False)
+    # The extraction of ``body`` the crawler already made (monitor.vetting.preview), if any.
+    extraction: Extraction | None = field(default=None, repr=False)
     rendered: bool = False  # fetched through a browser (render: js, or the blocked-fetch fallback)
     guard: str | None = None  # the guard that held this capture back (monitor.guards)
     # Backfill (monitor.backfill, docs/decisions/0008): a capture of an archived copy is history,
@@ -177,16 +179,46 @@ def record_capture(store: Store, capture: Capture, classifier: str = DEFAULT_CLA
 
     body = capture.body or b""
     body_sha256 = store.put_snapshot(body, capture.content_type) if body else None
+    key = extraction_key(target)
+    if body_sha256 and capture.confirm_body is None:
+        # The same bytes as a capture already extracted (and vetted) with the same extractor
+        # and selectors: their text is known, so an unchanged page costs no extraction.
+        known = store.known_comparable(target["id"], body_sha256, key, capture.content_type)
+        if known is not None:
+            with store.transaction():
+                latest = store.latest_version(target["id"])
+                if latest and latest["compare_sha256"] == known:
+                    return _record_unchanged(store, target, capture, body_sha256, latest, key)
     try:
-        extraction = extract(body, capture.content_type, url=capture.final_url or capture.url,
-                             select=target["select"], remove=target["remove"])
+        extraction = capture.extraction
+        if extraction is None or extraction.extractor_version != EXTRACTOR_VERSION:
+            extraction = extract(body, capture.content_type, url=capture.final_url or capture.url,
+                                 select=target["select"], remove=target["remove"])
         extraction = vetting.vet(store, target, capture, extraction, max_shrink)
     except ExtractionError as error:
         if isinstance(error, GuardError):
             capture.guard = error.guard
         return _record_failure(store, target, capture, body_sha256, error.kind, str(error))
     return _record_text(store, target, capture, body_sha256, extraction.text,
-                        extraction.extractor_version, classifier)
+                        extraction.extractor_version, classifier, key)
+
+
+def extraction_key(target: dict) -> str:
+    """What decides how a body extracts besides its bytes: the extractor and the selectors."""
+    selectors = json.dumps([target["select"], target["remove"]], sort_keys=True)
+    return f"{EXTRACTOR_VERSION}|{sha256_hex(selectors)[:16]}"
+
+
+def _record_unchanged(store: Store, target: dict, capture: Capture, body_sha256: str, latest: dict,
+                      key: str) -> Recorded:
+    """(Inside a transaction.) The capture shows the latest version's text again."""
+    row = _capture_row(capture, "unchanged", body_sha256, version_id=latest["id"],
+                       compare_sha256=latest["compare_sha256"], extraction_key=key)
+    capture_id = store.db["captures"].insert(row).last_pk
+    store.db["versions"].update(latest["id"], {"last_seen_at": capture.seen_at})
+    if not capture.backfilled:
+        _mark_success(store, target, capture)
+    return Recorded(capture_id, "unchanged", latest["id"])
 
 
 def _record_failure(store: Store, target: dict, capture: Capture, body_sha256: str | None,
@@ -201,21 +233,17 @@ def _record_failure(store: Store, target: dict, capture: Capture, body_sha256: s
 
 
 def _record_text(store: Store, target: dict, capture: Capture, body_sha256: str, text: str,
-                 extractor_version: str, classifier: str) -> Recorded:
+                 extractor_version: str, classifier: str, key: str) -> Recorded:
     compare_sha256 = sha256_hex(comparable_text(text))
     with store.transaction():
         latest = store.latest_version(target["id"])
         if latest and latest["compare_sha256"] == compare_sha256:
-            row = _capture_row(capture, "unchanged", body_sha256, version_id=latest["id"])
-            capture_id = store.db["captures"].insert(row).last_pk
-            store.db["versions"].update(latest["id"], {"last_seen_at": capture.seen_at})
-            if not capture.backfilled:
-                _mark_success(store, target, capture)
-            return Recorded(capture_id, "unchanged", latest["id"])
+            return _record_unchanged(store, target, capture, body_sha256, latest, key)
 
         earlier = store.earlier_version_with(target["id"], compare_sha256) if latest else None
         outcome = "first-version" if latest is None else ("returned" if earlier else "new-version")
-        capture_id = store.db["captures"].insert(_capture_row(capture, outcome, body_sha256)).last_pk
+        capture_id = store.db["captures"].insert(_capture_row(
+            capture, outcome, body_sha256, compare_sha256=compare_sha256, extraction_key=key)).last_pk
         text_sha256 = sha256_hex(text)
         previous_chain = latest["chain_hash"] if latest else ""
         version_id = store.db["versions"].insert({

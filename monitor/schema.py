@@ -227,6 +227,13 @@ def _add_backfill_sources(db: sqlite_utils.Database) -> None:
     db["captures"].create_index(["target_id", "source", "archived_at"])
 
 
+def _add_known_bodies(db: sqlite_utils.Database) -> None:
+    """What each captured body extracted to, so identical bytes are never extracted twice."""
+    db["captures"].add_column("compare_sha256", str)  # hash of the body's comparable text
+    db["captures"].add_column("extraction_key", str)  # extractor version + selectors it used
+    db["captures"].create_index(["target_id", "body_sha256"])
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_core_tables,
     _add_evidence,
@@ -234,6 +241,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _add_extraction_guards,
     _add_scheduling,
     _add_backfill_sources,
+    _add_known_bodies,
 ]
 
 

@@ -187,6 +187,16 @@ class Store:
             [target_id, compare_sha256]))
         return rows[0] if rows else None
 
+    def known_comparable(self, target_id: int, body_sha256: str, extraction_key: str,
+                         content_type: str | None) -> str | None:
+        """The comparable-text hash that these exact bytes already extracted to for this
+        target with the same extractor and selectors, if they were seen before."""
+        row = self.db.execute(
+            "SELECT compare_sha256 FROM captures WHERE target_id = ? AND body_sha256 = ? "
+            "AND extraction_key = ? AND content_type IS ? AND compare_sha256 IS NOT NULL "
+            "ORDER BY id DESC LIMIT 1", [target_id, body_sha256, extraction_key, content_type]).fetchone()
+        return row[0] if row else None
+
     def versions(self, target_id: int) -> list[dict]:
         """Every version of a target, oldest first."""
         return list(self.db.query(
@@ -247,6 +257,9 @@ def open_store(path: str | os.PathLike | None = None) -> Store:
         if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             db.enable_wal()
         db.execute("PRAGMA foreign_keys = ON")
+        # WAL + NORMAL: a killed process loses nothing committed; only a power cut can roll back
+        # the last transactions, and the database stays consistent (docs/performance.md).
+        db.execute("PRAGMA synchronous = NORMAL")
         schema.migrate(db)
     except sqlite3.Error as error:
         raise StoreError(_describe_sqlite_error(path, error)) from error

@@ -26,14 +26,25 @@ def extract_for(target: dict, body: bytes, content_type: str | None, url: str) -
 def needs_confirmation(store: Store, target: dict, body: bytes, content_type: str | None,
                        url: str) -> bool:
     """True when this body would change the target's text: the crawler then fetches it again."""
+    return preview(store, target, body, content_type, url)[0]
+
+
+def preview(store: Store, target: dict, body: bytes, content_type: str | None,
+            url: str) -> tuple[bool, Extraction | None]:
+    """Whether this body would change the target's text, and the extraction made to tell (None
+    when none was needed), which ``record_capture`` can re-use instead of extracting again."""
     latest = store.latest_version(target["id"])
     if latest is None or not body:
-        return False
+        return False, None
+    from .record import extraction_key  # record imports this module
+    known = store.known_comparable(target["id"], sha256_hex(body), extraction_key(target), content_type)
+    if known is not None:
+        return known != latest["compare_sha256"], None  # bytes seen before: nothing to extract
     try:
-        text = extract_for(target, body, content_type, url).text
+        extraction = extract_for(target, body, content_type, url)
     except ExtractionError:
-        return False
-    return sha256_hex(comparable_text(text)) != latest["compare_sha256"]
+        return False, None
+    return sha256_hex(comparable_text(extraction.text)) != latest["compare_sha256"], extraction
 
 
 def _repeated_guard(store: Store, target_id: int, kind: str) -> bool:

@@ -126,6 +126,11 @@ class TargetsSpider(scrapy.Spider):
         capture.rendered = bool(response.meta.get("playwright"))
         yield CaptureItem(capture)
 
+    def closed(self, reason: str) -> None:
+        store = getattr(self, "_policywatch_store", None)  # opened by crawler.confirm
+        if store is not None:
+            store.close()
+
     def on_error(self, failure: Failure) -> Iterator[CaptureItem]:
         request = failure.request
         target = request.meta["target"]
