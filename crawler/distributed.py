@@ -151,6 +151,7 @@ class Recorder:
         self.outstanding.clear()
 
     def close(self) -> None:
+        self.warc.close_spider()
         self.store.close()
 
 

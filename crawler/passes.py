@@ -35,7 +35,8 @@ def crawl_due(store: Store, *, include_all: bool = False, company: str | None = 
         return {"captures": [], "failed": 0}
     captures: list[dict] = []
     with Progress(TextColumn("crawling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.description}"), console=console, transient=True) as progress:
+                  TextColumn("{task.description}"), console=console, transient=True,
+                  refresh_per_second=4) as progress:
         task = progress.add_task("", total=len(targets))
 
         def advance(item: CaptureItem) -> None:

@@ -48,6 +48,9 @@ class WarcPipeline:
             raise NotConfigured("POLICYWATCH_WARC_DIR is not set")
         return cls(directory, crawler.settings.getint("POLICYWATCH_WARC_MAX_BYTES"))
 
+    def close_spider(self) -> None:
+        self.files.close()
+
     def process_item(self, item: CaptureItem) -> CaptureItem:
         capture = item.capture
         try:

@@ -118,7 +118,7 @@ def _mark_success(store: Store, target: dict, capture: Capture) -> None:
     if not capture.not_modified:
         updates["etag"] = capture.headers.get("etag")
         updates["last_modified"] = capture.headers.get("last-modified")
-    store.db["targets"].update(target["id"], updates)
+    store.update_row("targets", target["id"], updates)
     if target["state"] not in ("ok", "new"):
         events.emit(events.TARGET_STATE_CHANGED, store,
                     {"target": target, "old_state": target["state"], "new_state": "ok"})
@@ -146,7 +146,7 @@ def _mark_failure(store: Store, target: dict, kind: str, message: str,
     delay = min(target["every_seconds"], RETRY_BASE_SECONDS * 2 ** (failures - 1))
     if retry_after is not None:
         delay = max(delay, retry_after)  # the server asked us to wait: wait at least that long
-    store.db["targets"].update(target["id"], {
+    store.update_row("targets", target["id"], {
         "state": state, "consecutive_failures": failures, "last_error": f"{kind}: {message}",
         "next_fetch_at": later_iso(delay), "claimed_at": None,
     })
@@ -173,7 +173,7 @@ def record_capture(store: Store, capture: Capture, classifier: str = DEFAULT_CLA
                                version_id=latest and latest["id"])
             capture_id = store.db["captures"].insert(row).last_pk
             if latest:
-                store.db["versions"].update(latest["id"], {"last_seen_at": capture.fetched_at})
+                store.update_row("versions", latest["id"], {"last_seen_at": capture.fetched_at})
             _mark_success(store, target, capture)
         return Recorded(capture_id, "not-modified", latest and latest["id"])
 
@@ -215,7 +215,7 @@ def _record_unchanged(store: Store, target: dict, capture: Capture, body_sha256:
     row = _capture_row(capture, "unchanged", body_sha256, version_id=latest["id"],
                        compare_sha256=latest["compare_sha256"], extraction_key=key)
     capture_id = store.db["captures"].insert(row).last_pk
-    store.db["versions"].update(latest["id"], {"last_seen_at": capture.seen_at})
+    store.update_row("versions", latest["id"], {"last_seen_at": capture.seen_at})
     if not capture.backfilled:
         _mark_success(store, target, capture)
     return Recorded(capture_id, "unchanged", latest["id"])
@@ -228,7 +228,7 @@ def _record_failure(store: Store, target: dict, capture: Capture, body_sha256: s
         capture_id = store.db["captures"].insert(_capture_row(capture, "error", body_sha256)).last_pk
         if not capture.backfilled:  # an archive's bad copy says nothing about the live page
             _mark_failure(store, target, kind, message, retry_after_seconds(capture.headers))
-            store.db["targets"].update(target["id"], {"guard": capture.guard})
+            store.update_row("targets", target["id"], {"guard": capture.guard})
     return Recorded(capture_id, "error", error=f"{kind}: {message}")
 
 
@@ -255,7 +255,7 @@ def _record_text(store: Store, target: dict, capture: Capture, body_sha256: str,
             "chain_hash": sha256_hex(f"{previous_chain}\n{text_sha256}\n{capture.seen_at}"),
             "source": capture.source,
         }).last_pk
-        store.db["captures"].update(capture_id, {"version_id": version_id})
+        store.update_row("captures", capture_id, {"version_id": version_id})
         ledger.append(store.db, "version", store.get_version(version_id), capture.fetched_at)
         change_id = None
         if latest is not None:

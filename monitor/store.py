@@ -72,6 +72,13 @@ class Store:
         """Close the connection."""
         self.db.close()
 
+    def update_row(self, table: str, row_id: int, values: dict) -> None:
+        """``UPDATE table SET … WHERE id = ?`` in plain SQL: the per-capture hot path, where
+        sqlite-utils' ``Table.update`` (a lookup, then introspection) costs more than the write.
+        ``table`` and the column names come from our code, never from input."""
+        columns = ", ".join(f"[{column}] = ?" for column in values)
+        self.db.execute(f"UPDATE [{table}] SET {columns} WHERE id = ?", [*values.values(), row_id])
+
     # -- targets ----------------------------------------------------------------------------
     def add_target(self, url: str, company: str, doc_type: str = DEFAULT_DOC_TYPE,
                    select: list[str] | None = None, remove: list[str] | None = None,
@@ -156,6 +163,8 @@ class Store:
     def put_snapshot(self, body: bytes, content_type: str | None) -> str:
         """Store a raw body once, keyed by its sha256, zlib-compressed; return the key."""
         digest = sha256_hex(body)
+        if self.db.execute("SELECT 1 FROM snapshots WHERE sha256 = ?", [digest]).fetchone():
+            return digest  # stored before: skip compressing it again
         with self.transaction():
             self.db.execute(
                 "INSERT OR IGNORE INTO snapshots (sha256, content_type, size, body_zlib, created_at) "

@@ -85,6 +85,18 @@ class WarcFiles:
         except OSError as error:
             raise StoreError(f"cannot create WARC directory {self.directory}: {error.strerror}") from error
         self._current = self._open_latest()
+        self._stream = None  # kept open between records; each record is still fsynced
+        self._size: int | None = None
+
+    def _close_stream(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+    def close(self) -> None:
+        """Close the current file (records are on disk already)."""
+        with self._lock:
+            self._close_stream()
 
     def _open_latest(self) -> Path:
         existing = sorted(self.directory.glob("policywatch-*.warc.gz"))
@@ -103,16 +115,20 @@ class WarcFiles:
 
     def _append(self, data: bytes) -> tuple[str, int]:
         capture_length = len(data)
-        if self._current.exists() and self._current.stat().st_size + len(data) > self.max_bytes \
-                and self._current.stat().st_size > 0:
-            self._current = self._new_path()
-        if not self._current.exists() or self._current.stat().st_size == 0:
+        if self._size is None:
+            self._size = self._current.stat().st_size if self._current.exists() else 0
+        if self._size > 0 and self._size + len(data) > self.max_bytes:
+            self._close_stream()
+            self._current, self._size = self._new_path(), 0
+        if self._size == 0:
             data = self._warcinfo() + data
-        with open(self._current, "ab") as stream:
-            offset = stream.tell() + (len(data) - capture_length)
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
+        if self._stream is None:
+            self._stream = open(self._current, "ab")
+        offset = self._size + (len(data) - capture_length)
+        self._stream.write(data)
+        self._stream.flush()
+        os.fsync(self._stream.fileno())  # complete on disk before a capture row points at it
+        self._size += len(data)
         return self._current.name, offset
 
     def _warcinfo(self) -> bytes:

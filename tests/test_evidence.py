@@ -134,6 +134,7 @@ def test_killed_writer_leaves_the_warc_readable(tmp_path):
     files = WarcFiles(tmp_path / "warc")
     ref = files.write_capture(url="http://127.0.0.1/p", fetched_at=None, request_headers={},
                               status=200, response_headers={"Content-Type": "text/html"}, body=b"<p>one</p>")
+    files.close()
     path = tmp_path / "warc" / ref.file
     good = path.stat().st_size
     script = (
@@ -152,7 +153,7 @@ def test_killed_writer_leaves_the_warc_readable(tmp_path):
     assert killed.returncode == -9
     assert path.stat().st_size > good  # the torn half-record is there
     assert complete_length(path) == good
-    WarcFiles(tmp_path / "warc")  # a new writer repairs the tail before appending
+    WarcFiles(tmp_path / "warc").close()  # a new writer repairs the tail before appending
     assert path.stat().st_size == good
     with gzip.open(path) as stream:
         assert b"<p>one</p>" in stream.read()
@@ -163,6 +164,7 @@ def test_warc_files_rotate_by_size_and_start_with_warcinfo(tmp_path):
     files = WarcFiles(tmp_path / "warc", max_bytes=2000)
     refs = [files.write_capture(url=f"http://127.0.0.1/{n}", fetched_at=None, request_headers={},
                                 status=200, response_headers={}, body=b"y" * 800) for n in range(4)]
+    files.close()
     assert len({ref.file for ref in refs}) >= 2
     for ref in refs:
         records = read_records(tmp_path / "warc" / ref.file, ref.offset, ref.length)
