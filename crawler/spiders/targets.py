@@ -44,9 +44,12 @@ def conditional_headers(target: dict) -> dict:
     return headers
 
 
-def error_kind(failure: Failure) -> tuple[str, str]:
+def error_kind(failure: Failure, engine_running: bool = True) -> tuple[str, str]:
     """A short kind and a readable message for a failed download."""
-    if failure.check(DownloadCancelledError) and "size" in str(failure.value).lower():
+    if failure.check(DownloadCancelledError) and (
+            "size" in str(failure.value).lower() or (engine_running and not str(failure.value))):
+        # Scrapy cancels a body that grows past DOWNLOAD_MAXSIZE without a message; the only
+        # other silent cancel is a stopping engine, which this excludes.
         return "too-large", "the body is larger than the configured maximum (DOWNLOAD_MAXSIZE)"
     checks = [
         (DownloadTimeoutError, "timeout", "the server did not answer in time"),
@@ -134,7 +137,7 @@ class TargetsSpider(scrapy.Spider):
     def on_error(self, failure: Failure) -> Iterator[CaptureItem]:
         request = failure.request
         target = request.meta["target"]
-        kind, message = error_kind(failure)
+        kind, message = error_kind(failure, engine_running=bool(self.crawler.engine.running))
         yield CaptureItem(Capture(
             target_id=target["id"], url=target["url"], started_at=request.meta["started_at"],
             error_kind=kind, error=message, request_headers=_decoded(request.headers)))
