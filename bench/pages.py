@@ -49,9 +49,34 @@ CONSENT = ('<div id="cookie-banner" class="banner"><p>We use cookies to improve 
            ' <a href="/cookies">Cookie settings</a></p><button>Accept all</button></div>')
 
 
+_SOURCES: dict = {}
+
+
+def _source(n: int) -> str:
+    path = SAMPLES[n % len(SAMPLES)]
+    if path not in _SOURCES:
+        _SOURCES[path] = path.read_text(encoding="utf-8")
+    return _SOURCES[path]
+
+
+def small_template(n: int) -> bytes:
+    """A short policy page (~0.8 KB) for runs where the number of pages matters, not their size."""
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Company{n} - Privacy"
+            f"</title><meta name='csrf-token' content='@@TOKEN@@'></head><body><main><h1>Company{n} "
+            f"Privacy Policy</h1><p>Company{n} collects your name, email address and device identifiers "
+            f"to provide the service and to keep it secure.</p><p>We share personal information with "
+            f"service providers who process it on our behalf under contract; we do not sell it.</p>"
+            f"<p>We keep account data for {12 + n % 24} months after you close your account, then "
+            f"delete it.</p><p>You can access, correct or delete your data by writing to "
+            f"privacy{n}@example.com; you may also complain to your data protection authority.</p>"
+            f"<p>We will post any change to this policy on this page and, for material changes, notify "
+            f"you by email before it takes effect.</p></main><!-- build @@TOKEN@@ --></body></html>"
+            ).encode("utf-8")
+
+
 def page_template(n: int) -> bytes:
     """Page ``n`` with the ``@@TOKEN@@`` placeholders still in it (~16 KB)."""
-    source = SAMPLES[n % len(SAMPLES)].read_text(encoding="utf-8")
+    source = _source(n)
     company = re.search(r"<title>(\w+)", source).group(1)
     text = source.replace(company, f"{company}{n}")
     text = text.replace("</head>", HEAD_EXTRA + "</head>", 1)
@@ -98,8 +123,11 @@ class _Handler(asyncio.Protocol):
 class PageServer:
     """Serves pages ``0 … count-1`` from memory (see module doc for ``mode``)."""
 
-    def __init__(self, count: int, mode: str = "static", etag: bool = False):
+    def __init__(self, count: int, mode: str = "static", etag: bool = False, small: bool = False):
         self.mode, self.etag = mode, etag
+        self.template = small_template if small else page_template
+        # Keep built pages for a benchmark's few thousand pages; build them per request beyond.
+        self.cache = count <= 5000
         self.templates = {}
         self.count = count
         self.counter = itertools.count()
@@ -108,7 +136,9 @@ class PageServer:
     def body(self, n: int) -> bytes:
         template = self.templates.get(n)
         if template is None:
-            template = self.templates[n] = page_template(n)
+            template = self.template(n)
+            if self.cache:
+                self.templates[n] = template
         if self.mode == "rotating":
             token = self.pid_tag + f"{next(self.counter):08x}".encode()
         else:
@@ -144,10 +174,10 @@ def _listen(address: str, port: int) -> socket.socket:
     return sock
 
 
-def _serve(port: int, hosts: int, count: int, mode: str, etag: bool, ready) -> None:
+def _serve(port: int, hosts: int, count: int, mode: str, etag: bool, small: bool, ready) -> None:
     async def main():
         loop = asyncio.get_running_loop()
-        server = PageServer(count, mode, etag)
+        server = PageServer(count, mode, etag, small)
         for k in range(hosts):
             await loop.create_server(lambda: _Handler(server), sock=_listen(f"127.0.0.{1 + k}", port))
         ready.set()
@@ -159,24 +189,27 @@ class ServerProcesses:
     """``processes`` server processes sharing one port on 127.0.0.1 … 127.0.0.<hosts>."""
 
     def __init__(self, count: int, *, hosts: int = 20, processes: int = 2, mode: str = "static",
-                 etag: bool = False):
+                 etag: bool = False, small: bool = False):
         self.count, self.hosts, self.processes, self.mode, self.etag = count, hosts, processes, mode, etag
+        self.small = small
         self.children: list[multiprocessing.Process] = []
         self.port = None
 
     def start(self) -> "ServerProcesses":
-        placeholder = _listen("127.0.0.1", 0)  # reserve a port the children can share
-        self.port = placeholder.getsockname()[1]
+        # A free port, closed before forking: a bound socket left in the SO_REUSEPORT group
+        # (even one that does not listen) is handed connections that nobody accepts.
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
         context = multiprocessing.get_context("fork")
         for _ in range(self.processes):
             ready = context.Event()
             child = context.Process(target=_serve, daemon=True,
-                                    args=(self.port, self.hosts, self.count, self.mode, self.etag, ready))
+                                    args=(self.port, self.hosts, self.count, self.mode, self.etag, self.small, ready))
             child.start()
             if not ready.wait(30):
                 raise RuntimeError("page server did not start")
             self.children.append(child)
-        placeholder.close()
         return self
 
     def url(self, n: int) -> str:

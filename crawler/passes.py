@@ -7,9 +7,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from crawler.items import CaptureItem
-from crawler.runner import crawl_targets
+from crawler.runner import run_crawl_script
 from monitor.store import Store
 from monitor.timeutil import now_iso
+
+
+PASS_BATCH = 500
 
 
 def summarise(item: CaptureItem) -> dict:
@@ -29,25 +32,31 @@ def crawl_due(store: Store, *, include_all: bool = False, company: str | None = 
               timeout: float = 30.0, notify: bool = True, console: Console | None = None) -> dict:
     """Fetch due targets once, record every capture, send the outbox; return a report."""
     console = console or Console(stderr=True)
-    targets = store.due_targets(now_iso(), include_all=include_all, company=company)
-    if not targets:
+    target_ids = store.due_target_ids(now_iso(), include_all=include_all, company=company)
+    if not target_ids:
         console.print("no targets are due (use --all to fetch every target now)")
         return {"captures": [], "failed": 0}
     captures: list[dict] = []
     with Progress(TextColumn("crawling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.description}"), console=console, transient=True,
                   refresh_per_second=4) as progress:
-        task = progress.add_task("", total=len(targets))
+        task = progress.add_task("", total=len(target_ids))
 
         def advance(item: CaptureItem) -> None:
             captures.append(summarise(item))
             progress.update(task, advance=1, description=item.capture.url[:60])
 
-        crawl_targets(store.path, targets, overrides={"DOWNLOAD_TIMEOUT": timeout}, on_item=advance)
+        async def in_batches(crawl_pass):
+            # Batches, like the daemon's ticks: memory stays flat whatever the number of targets.
+            for start in range(0, len(target_ids), PASS_BATCH):
+                batch = [store.get_target(i) for i in target_ids[start:start + PASS_BATCH]]
+                await crawl_pass(batch)
+
+        run_crawl_script(store.path, in_batches, overrides={"DOWNLOAD_TIMEOUT": timeout}, on_item=advance)
+    missing = len(target_ids) - len(captures)
     failed = [c for c in captures if c["outcome"] in ("error", "unrecorded")]
     for capture in failed:
         console.print(f"target {capture['target_id']} ({capture['url']}): {capture['error']}", style="red")
-    missing = len(targets) - len(captures)
     if missing:
         console.print(f"{missing} target(s) produced no capture (see the log with -v)", style="red")
     outcomes = {}

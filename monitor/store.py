@@ -38,6 +38,18 @@ def sha256_hex(data: bytes | str) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _why_unwritable(path: str) -> str:
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        if os.statvfs(folder).f_flag & os.ST_RDONLY:
+            return "the file system is read-only"
+    except OSError:
+        return "its folder is missing"
+    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        return "no write permission"
+    return "it could not be opened for writing"
+
+
 def _describe_sqlite_error(path: str, error: sqlite3.Error) -> str:
     text = str(error)
     if "locked" in text or "busy" in text:
@@ -45,7 +57,7 @@ def _describe_sqlite_error(path: str, error: sqlite3.Error) -> str:
     if "not a database" in text or "malformed" in text:
         return f"database {path} is corrupt or not a policywatch database: {text}"
     if "readonly" in text or "unable to open" in text:
-        return f"database {path} cannot be written: {text}"
+        return f"database {path} cannot be written ({_why_unwritable(path)}): {text}"
     if "disk" in text and ("full" in text or "I/O" in text):
         return f"database {path}: the disk is full or failing: {text}"
     return f"database {path}: {text}"
@@ -143,8 +155,9 @@ class Store:
             self.db["targets"].update(target_id, {"state": "removed", "next_fetch_at": None,
                                                   "claimed_at": None})
 
-    def due_targets(self, at: str, include_all: bool = False, company: str | None = None) -> list[dict]:
-        """Targets whose ``next_fetch_at`` has passed (every target with ``include_all``)."""
+    def due_target_ids(self, at: str, include_all: bool = False, company: str | None = None) -> list[int]:
+        """Ids of the targets whose ``next_fetch_at`` has passed (every target with
+        ``include_all``), oldest due first: ids, so a pass over 100,000 targets stays small."""
         clauses, params = ["state != 'removed'"], []
         if not include_all:
             clauses.append("(next_fetch_at IS NULL OR next_fetch_at <= ?)")
@@ -152,12 +165,15 @@ class Store:
         if company is not None:
             clauses.append("lower(company) = lower(?)")
             params.append(company)
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self.db.query(f"SELECT * FROM targets{where} ORDER BY next_fetch_at, id", params)
-        targets = [_decode_target(row) for row in rows]
-        if company is not None and not targets and not self.list_targets(company):
+        ids = [row[0] for row in self.db.execute(
+            f"SELECT id FROM targets WHERE {' AND '.join(clauses)} ORDER BY next_fetch_at, id", params)]
+        if company is not None and not ids and not self.list_targets(company):
             raise TargetNotFound(f"no targets for company {company!r}")
-        return targets
+        return ids
+
+    def due_targets(self, at: str, include_all: bool = False, company: str | None = None) -> list[dict]:
+        """The due targets themselves (see ``due_target_ids``)."""
+        return [self.get_target(target_id) for target_id in self.due_target_ids(at, include_all, company)]
 
     # -- snapshots --------------------------------------------------------------------------
     def put_snapshot(self, body: bytes, content_type: str | None) -> str:

@@ -150,7 +150,7 @@ def test_a_read_only_disk_gives_a_clear_error_and_no_partial_rows(watched, cli, 
 
     failed = cli("crawl", "--all", "--no-notify", db=db, env=env)
     assert failed.returncode != 0, failed
-    print(one_problem_line(failed.stderr))
+    assert "read-only" in one_problem_line(failed.stderr)
 
     assert _run("mount", "-o", "remount,rw", str(small_disk)).returncode == 0
     assert counts(db) == before
