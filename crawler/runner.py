@@ -108,13 +108,3 @@ def run_crawl_script(db_path: str, script: Callable[[CrawlPass], Awaitable], *,
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("result")
-
-
-def crawl_targets(db_path: str, targets: list[dict], *, overrides: dict | None = None,
-                  on_item: Callable[[CaptureItem], None] | None = None) -> list[CaptureItem]:
-    """Fetch each target once and record every capture; return the recorded items."""
-    async def one_pass(crawl_pass: CrawlPass):
-        return await crawl_pass(targets)
-    return run_crawl_script(db_path, one_pass, overrides=overrides, on_item=on_item)
-
-

@@ -3,7 +3,7 @@
 ``record_capture`` calls ``vet`` with each successful extraction. It raises ``GuardError`` for
 a page that must not become a version (``monitor.guards``), and settles a changed text against
 its confirmation fetch (``Capture.confirm_body``, fetched by the crawler when
-``needs_confirmation`` says so): two fetches that disagree are ``unstable``, and when one of
+``preview`` says so): two fetches that disagree are ``unstable``, and when one of
 them still shows the current version, nothing changed.
 """
 
@@ -21,12 +21,6 @@ ACCEPT_AFTER_REPEATS = 3
 def extract_for(target: dict, body: bytes, content_type: str | None, url: str) -> Extraction:
     """Extract a body with a target's selectors."""
     return extract(body, content_type, url=url, select=target["select"], remove=target["remove"])
-
-
-def needs_confirmation(store: Store, target: dict, body: bytes, content_type: str | None,
-                       url: str) -> bool:
-    """True when this body would change the target's text: the crawler then fetches it again."""
-    return preview(store, target, body, content_type, url)[0]
 
 
 def preview(store: Store, target: dict, body: bytes, content_type: str | None,
