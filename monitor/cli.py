@@ -5,6 +5,7 @@ line on stderr and a non-zero exit. This module is the composition root: it wire
 to monitor events and, for ``crawl``, hands targets to the Scrapy crawler.
 """
 
+import importlib
 import json
 import logging
 import sys
@@ -276,6 +277,7 @@ def subscribe(ctx, apprise_url, company, doc_type, topic, min_severity, class_fi
     The URL is a secret: it is stored, and only ever shown redacted.
     """
     from notify.subscriptions import add_subscription
+
     from .classify import TOPICS
     unknown = sorted(set(topic) - set(TOPICS))
     if unknown:
@@ -359,27 +361,24 @@ def demo(workdir):
     run_demo(Path(workdir), out)
 
 
-# Commands that live in their own modules register here, one line each:
-# cli.add_command(<command>, "<name>")
-from .cli_extract import import_command, reextract_command  # noqa: E402
-cli.add_command(reextract_command, "reextract")
-target.add_command(import_command, "import")
-from .cli_web import serve_command, site_group  # noqa: E402
-cli.add_command(serve_command, "serve")
-cli.add_command(site_group, "site")
-from .cli_evidence import evidence_group, verify_command  # noqa: E402
-from .cli_ops import maintain_command, run_command, status_command  # noqa: E402
-cli.add_command(run_command, "run")
-cli.add_command(status_command, "status")
-cli.add_command(maintain_command, "maintain")
-cli.add_command(verify_command, "verify")
-cli.add_command(evidence_group, "evidence")
-from .cli_eval import eval_command  # noqa: E402
-cli.add_command(eval_command, "eval")
-from .cli_redis import worker_command  # noqa: E402
-cli.add_command(worker_command, "worker")
-from .cli_backfill import backfill_group  # noqa: E402
-cli.add_command(backfill_group, "backfill")
+# Commands that live in their own modules: (group, module, attribute, name). Imported here,
+# after the groups exist, because those modules are free to import from this one.
+_REGISTERED = [
+    (cli, "cli_extract", "reextract_command", "reextract"),
+    (target, "cli_extract", "import_command", "import"),
+    (cli, "cli_web", "serve_command", "serve"),
+    (cli, "cli_web", "site_group", "site"),
+    (cli, "cli_ops", "run_command", "run"),
+    (cli, "cli_ops", "status_command", "status"),
+    (cli, "cli_ops", "maintain_command", "maintain"),
+    (cli, "cli_evidence", "verify_command", "verify"),
+    (cli, "cli_evidence", "evidence_group", "evidence"),
+    (cli, "cli_eval", "eval_command", "eval"),
+    (cli, "cli_redis", "worker_command", "worker"),
+    (cli, "cli_backfill", "backfill_group", "backfill"),
+]
+for _group, _module, _attribute, _name in _REGISTERED:
+    _group.add_command(getattr(importlib.import_module(f".{_module}", __package__), _attribute), _name)
 
 
 def main() -> None:
