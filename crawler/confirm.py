@@ -56,8 +56,8 @@ async def confirmation_body(spider, response, capture) -> bytes | None:
     if store is None:
         store = spider._policywatch_store = open_store(db_path)
     target = store.get_target(capture.target_id)
-    changed, capture.extraction = preview(store, target, capture.body, capture.content_type,
-                                          capture.final_url or capture.url)
+    changed, capture.extraction, capture.known = preview(store, target, capture.body, capture.content_type,
+                                                         capture.final_url or capture.url)
     if not changed:
         return None
     request = response.request.replace(headers=_plain_headers(response), dont_filter=True,

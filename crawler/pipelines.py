@@ -1,6 +1,9 @@
 """Item pipelines, one per concern (order and reasons in ``settings.ITEM_PIPELINES``)."""
 
 import logging
+import sqlite3
+from contextlib import closing
+from pathlib import Path
 
 from scrapy.exceptions import DropItem, NotConfigured
 
@@ -38,15 +41,32 @@ class WarcPipeline:
     """Archive each capture (request and response, or the failure) to WARC files first,
     so the capture row that the monitor commits can point at complete records."""
 
-    def __init__(self, directory: str, max_bytes: int):
-        self.files = WarcFiles(directory, max_bytes)
+    def __init__(self, directory: str, max_bytes: int, db_path: str | None = None):
+        self.db_path = db_path
+        self.files = WarcFiles(directory, max_bytes, complete_up_to=self._last_recorded_end)
 
     @classmethod
     def from_crawler(cls, crawler):
         directory = crawler.settings.get("POLICYWATCH_WARC_DIR")
         if not directory:
             raise NotConfigured("POLICYWATCH_WARC_DIR is not set")
-        return cls(directory, crawler.settings.getint("POLICYWATCH_WARC_MAX_BYTES"))
+        return cls(directory, crawler.settings.getint("POLICYWATCH_WARC_MAX_BYTES"),
+                   crawler.settings.get("POLICYWATCH_DB"))
+
+    def _last_recorded_end(self, file_name: str) -> int | None:
+        """Where the last recorded capture's records end in ``file_name``, if it is there.
+
+        A capture row is committed only after its records are fsynced, so everything before
+        that offset is whole; only the tail after it needs checking for a torn record."""
+        if not self.db_path or not Path(self.db_path).exists():
+            return None
+        try:
+            with closing(sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=5)) as db:
+                row = db.execute("SELECT warc_file, warc_offset + warc_length FROM captures "
+                                 "WHERE warc_file IS NOT NULL ORDER BY id DESC LIMIT 1").fetchone()
+        except sqlite3.Error:
+            return None  # no hint: the whole file is checked
+        return row[1] if row and row[0] == file_name else None
 
     def close_spider(self) -> None:
         self.files.close()

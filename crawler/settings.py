@@ -12,6 +12,9 @@ USER_AGENT = "policywatch/0.1 (+https://github.com/policywatch/policywatch; priv
 ROBOTSTXT_OBEY = False  # a published privacy policy is meant to be read; see docs/decisions
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
+# Each response yields one capture. Scrapy starts CONCURRENT_ITEMS asyncio tasks to drain every
+# async callback's output (default 100): with one item that is 99 idle tasks per page.
+CONCURRENT_ITEMS = 1
 DOWNLOAD_TIMEOUT = 30
 # Bound what a hostile server can make us read (Scrapy aborts bigger bodies: a capture error).
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024

@@ -98,13 +98,21 @@ def prepare_body(body: bytes, max_bytes: int = MAX_BODY_BYTES) -> bytes:
 
 def extract(body: bytes, content_type: str | None = None, *, url: str = "",
             select: list | tuple = (), remove: list | tuple = (), name: str = "",
-            detector: str = DEFAULT_DETECTOR, max_bytes: int = MAX_BODY_BYTES) -> Extraction:
+            detector: str = DEFAULT_DETECTOR, max_bytes: int = MAX_BODY_BYTES,
+            cleaned_tree=None) -> Extraction:
     """Extract normalised Markdown from a raw body.
 
     ``select``/``remove`` hold CSS selectors and OTA range selectors (mappings). Raises
     ``ExtractionError`` (a ``GuardError`` with a ``kind`` for guarded cases) if the body is not
     a document, is too large, a selector is invalid or matches nothing, or no text remains.
+    ``cleaned_tree`` is this HTML body's ``clean_html_tree`` already made (``monitor.skeleton``
+    makes one to fingerprint the page); it is consumed.
     """
+    if cleaned_tree is not None:
+        try:
+            return _finish(_tree_to_markdown(cleaned_tree, url, list(select), list(remove), detector))
+        except RecursionError as error:
+            raise ExtractionError("HTML is nested too deeply to extract") from error
     body = prepare_body(body or b"", max_bytes)
     kind = sniff_kind(body, content_type, name)
     if kind == "pdf":
@@ -113,6 +121,10 @@ def extract(body: bytes, content_type: str | None = None, *, url: str = "",
         text = decode(body, content_type)
         markdown = text if kind == "text" else html_to_markdown(
             text, url, list(select), list(remove), detector)
+    return _finish(markdown)
+
+
+def _finish(markdown: str) -> Extraction:
     normalised = normalise_text(markdown)
     if not normalised.strip():
         raise GuardError("empty", kind="extraction", message="no text left after extraction")
@@ -139,9 +151,27 @@ def html_to_markdown(html: str, url: str = "", select: list | None = None,
         raise ExtractionError("HTML is nested too deeply to extract") from error
 
 
-def _html_to_markdown(html: str, url: str, select: list, remove: list, detector: str) -> str:
+def clean_html_tree(html: str):
+    """The parsed page without what never holds policy text, and without what cannot change
+    the extracted text (comments, processing instructions, hidden form fields' values).
+
+    Everything after this step depends only on this tree, the URL, the selectors and the
+    detector, so two pages with equal trees extract equally (``monitor.skeleton``)."""
     root = parse_html(html)
     _drop(root, ALWAYS_REMOVED)
+    for node in root.xpath("//comment() | //processing-instruction()"):
+        if node.getparent() is not None:
+            node.drop_tree()  # keeps the tail text, as a browser would show it
+    for field in root.xpath("//input[translate(@type, 'HIDEN', 'hiden') = 'hidden'][@value]"):
+        del field.attrib["value"]  # form tokens rotate on every response; no text reads them
+    return root
+
+
+def _html_to_markdown(html: str, url: str, select: list, remove: list, detector: str) -> str:
+    return _tree_to_markdown(clean_html_tree(html), url, select, remove, detector)
+
+
+def _tree_to_markdown(root, url: str, select: list, remove: list, detector: str) -> str:
     drop_consent(root, _css)
     for selector in remove:
         if is_range(selector):

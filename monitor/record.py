@@ -15,6 +15,7 @@ from .compare import DEFAULT_CLASSIFIER, compare
 from .errors import ExtractionError
 from .extract import EXTRACTOR_VERSION, Extraction, extract
 from .guards import DEFAULT_MAX_SHRINK, GuardError
+from .known import KnownText, known_text
 from .normalise import comparable_text
 from .schedule import next_fetch_after_success
 from .store import Store, sha256_hex
@@ -52,6 +53,8 @@ class Capture:
     confirm_body: bytes | None = field(default=None, repr=False)
     # The extraction of ``body`` the crawler already made (monitor.vetting.preview), if any.
     extraction: Extraction | None = field(default=None, repr=False)
+    # What the crawler already looked up about ``body`` (monitor.known), if it did.
+    known: KnownText | None = field(default=None, repr=False)
     rendered: bool = False  # fetched through a browser (render: js, or the blocked-fetch fallback)
     guard: str | None = None  # the guard that held this capture back (monitor.guards)
     # Backfill (monitor.backfill, docs/decisions/0008): a capture of an archived copy is history,
@@ -180,27 +183,30 @@ def record_capture(store: Store, capture: Capture, classifier: str = DEFAULT_CLA
     body = capture.body or b""
     body_sha256 = store.put_snapshot(body, capture.content_type) if body else None
     key = extraction_key(target)
-    if body_sha256 and capture.confirm_body is None:
-        # The same bytes as a capture already extracted (and vetted) with the same extractor
-        # and selectors: their text is known, so an unchanged page costs no extraction.
-        known = store.known_comparable(target["id"], body_sha256, key, capture.content_type)
-        if known is not None:
-            with store.transaction():
-                latest = store.latest_version(target["id"])
-                if latest and latest["compare_sha256"] == known:
-                    return _record_unchanged(store, target, capture, body_sha256, latest, key)
+    url = capture.final_url or capture.url
+    known = capture.known
+    if body_sha256 and known is None and capture.extraction is None:
+        known = known_text(store, target, body, capture.content_type, url, key)
+    skeleton_sha256 = known.skeleton_sha256 if known else None
+    if known is not None and known.compare_sha256 is not None and capture.confirm_body is None:
+        # The same bytes, or the same text-bearing markup, as a capture already extracted (and
+        # vetted) with the same extractor and selectors: an unchanged page costs no extraction.
+        with store.transaction():
+            latest = store.latest_version(target["id"])
+            if latest and latest["compare_sha256"] == known.compare_sha256:
+                return _record_unchanged(store, target, capture, body_sha256, latest, key, skeleton_sha256)
     try:
         extraction = capture.extraction
         if extraction is None or extraction.extractor_version != EXTRACTOR_VERSION:
-            extraction = extract(body, capture.content_type, url=capture.final_url or capture.url,
-                                 select=target["select"], remove=target["remove"])
+            extraction = extract(body, capture.content_type, url=url, select=target["select"],
+                                 remove=target["remove"], cleaned_tree=known and known.cleaned_tree())
         extraction = vetting.vet(store, target, capture, extraction, max_shrink)
     except ExtractionError as error:
         if isinstance(error, GuardError):
             capture.guard = error.guard
         return _record_failure(store, target, capture, body_sha256, error.kind, str(error))
     return _record_text(store, target, capture, body_sha256, extraction.text,
-                        extraction.extractor_version, classifier, key)
+                        extraction.extractor_version, classifier, key, skeleton_sha256)
 
 
 def extraction_key(target: dict) -> str:
@@ -210,10 +216,11 @@ def extraction_key(target: dict) -> str:
 
 
 def _record_unchanged(store: Store, target: dict, capture: Capture, body_sha256: str, latest: dict,
-                      key: str) -> Recorded:
+                      key: str, skeleton_sha256: str | None) -> Recorded:
     """(Inside a transaction.) The capture shows the latest version's text again."""
     row = _capture_row(capture, "unchanged", body_sha256, version_id=latest["id"],
-                       compare_sha256=latest["compare_sha256"], extraction_key=key)
+                       compare_sha256=latest["compare_sha256"], extraction_key=key,
+                       skeleton_sha256=skeleton_sha256)
     capture_id = store.db["captures"].insert(row).last_pk
     store.update_row("versions", latest["id"], {"last_seen_at": capture.seen_at})
     if not capture.backfilled:
@@ -233,17 +240,18 @@ def _record_failure(store: Store, target: dict, capture: Capture, body_sha256: s
 
 
 def _record_text(store: Store, target: dict, capture: Capture, body_sha256: str, text: str,
-                 extractor_version: str, classifier: str, key: str) -> Recorded:
+                 extractor_version: str, classifier: str, key: str, skeleton_sha256: str | None) -> Recorded:
     compare_sha256 = sha256_hex(comparable_text(text))
     with store.transaction():
         latest = store.latest_version(target["id"])
         if latest and latest["compare_sha256"] == compare_sha256:
-            return _record_unchanged(store, target, capture, body_sha256, latest, key)
+            return _record_unchanged(store, target, capture, body_sha256, latest, key, skeleton_sha256)
 
         earlier = store.earlier_version_with(target["id"], compare_sha256) if latest else None
         outcome = "first-version" if latest is None else ("returned" if earlier else "new-version")
         capture_id = store.db["captures"].insert(_capture_row(
-            capture, outcome, body_sha256, compare_sha256=compare_sha256, extraction_key=key)).last_pk
+            capture, outcome, body_sha256, compare_sha256=compare_sha256, extraction_key=key,
+            skeleton_sha256=skeleton_sha256)).last_pk
         text_sha256 = sha256_hex(text)
         previous_chain = latest["chain_hash"] if latest else ""
         version_id = store.db["versions"].insert({

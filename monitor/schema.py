@@ -234,6 +234,22 @@ def _add_known_bodies(db: sqlite_utils.Database) -> None:
     db["captures"].create_index(["target_id", "body_sha256"])
 
 
+def _add_page_skeletons(db: sqlite_utils.Database) -> None:
+    """Cheaper unchanged captures (docs/performance.md).
+
+    A capture's page skeleton (``monitor.skeleton``) lets a page whose bytes changed but whose
+    text-bearing markup did not skip extraction. And the full-text index is refreshed only when
+    a version's text changes: sqlite-utils' trigger re-indexed the whole policy on every
+    ``last_seen_at`` update, i.e. on every unchanged capture.
+    """
+    db["captures"].add_column("skeleton_sha256", str)
+    db["captures"].create_index(["target_id", "skeleton_sha256"])
+    db.execute("DROP TRIGGER IF EXISTS versions_au")
+    db.execute('CREATE TRIGGER versions_au AFTER UPDATE OF text ON versions BEGIN '
+               'INSERT INTO versions_fts (versions_fts, rowid, text) VALUES (\'delete\', old.rowid, old.text); '
+               'INSERT INTO versions_fts (rowid, text) VALUES (new.rowid, new.text); END')
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_core_tables,
     _add_evidence,
@@ -242,6 +258,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _add_scheduling,
     _add_backfill_sources,
     _add_known_bodies,
+    _add_page_skeletons,
 ]
 
 

@@ -222,6 +222,14 @@ class Store:
             "ORDER BY id DESC LIMIT 1", [target_id, body_sha256, extraction_key, content_type]).fetchone()
         return row[0] if row else None
 
+    def known_skeleton(self, target_id: int, skeleton_sha256: str) -> str | None:
+        """The comparable-text hash a page with this skeleton (``monitor.skeleton``, which
+        covers the extractor and selectors) already extracted to for this target, if any."""
+        row = self.db.execute(
+            "SELECT compare_sha256 FROM captures WHERE target_id = ? AND skeleton_sha256 = ? "
+            "AND compare_sha256 IS NOT NULL ORDER BY id DESC LIMIT 1", [target_id, skeleton_sha256]).fetchone()
+        return row[0] if row else None
+
     def versions(self, target_id: int) -> list[dict]:
         """Every version of a target, oldest first."""
         return list(self.db.query(

@@ -11,6 +11,7 @@ from .decoding import decode
 from .errors import ExtractionError
 from .extract import Extraction, extract, sniff_kind
 from .guards import DEFAULT_MAX_SHRINK, GuardError, check_language, check_page, check_shrink
+from .known import KnownText, known_text
 from .normalise import comparable_text
 from .store import Store, sha256_hex
 
@@ -18,27 +19,30 @@ from .store import Store, sha256_hex
 ACCEPT_AFTER_REPEATS = 3
 
 
-def extract_for(target: dict, body: bytes, content_type: str | None, url: str) -> Extraction:
-    """Extract a body with a target's selectors."""
-    return extract(body, content_type, url=url, select=target["select"], remove=target["remove"])
+def extract_for(target: dict, body: bytes, content_type: str | None, url: str,
+                cleaned_tree=None) -> Extraction:
+    """Extract a body with a target's selectors (from its cleaned tree when one is at hand)."""
+    return extract(body, content_type, url=url, select=target["select"], remove=target["remove"],
+                   cleaned_tree=cleaned_tree)
 
 
 def preview(store: Store, target: dict, body: bytes, content_type: str | None,
-            url: str) -> tuple[bool, Extraction | None]:
-    """Whether this body would change the target's text, and the extraction made to tell (None
-    when none was needed), which ``record_capture`` can re-use instead of extracting again."""
+            url: str) -> tuple[bool, Extraction | None, KnownText | None]:
+    """Whether this body would change the target's text, the extraction made to tell (None
+    when none was needed) and what was known about the body: ``record_capture`` re-uses both
+    instead of looking and extracting again."""
     latest = store.latest_version(target["id"])
     if latest is None or not body:
-        return False, None
+        return False, None, None
     from .record import extraction_key  # record imports this module
-    known = store.known_comparable(target["id"], sha256_hex(body), extraction_key(target), content_type)
-    if known is not None:
-        return known != latest["compare_sha256"], None  # bytes seen before: nothing to extract
+    known = known_text(store, target, body, content_type, url, extraction_key(target))
+    if known.compare_sha256 is not None:
+        return known.compare_sha256 != latest["compare_sha256"], None, known  # nothing to extract
     try:
-        extraction = extract_for(target, body, content_type, url)
+        extraction = extract_for(target, body, content_type, url, known.cleaned_tree())
     except ExtractionError:
-        return False, None
-    return sha256_hex(comparable_text(extraction.text)) != latest["compare_sha256"], extraction
+        return False, None, known
+    return sha256_hex(comparable_text(extraction.text)) != latest["compare_sha256"], extraction, known
 
 
 def _repeated_guard(store: Store, target_id: int, kind: str) -> bool:

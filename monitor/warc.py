@@ -15,6 +15,7 @@ import io
 import json
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,21 +52,24 @@ def _member(record) -> bytes:
     return buffer.getvalue()
 
 
-def complete_length(path: Path) -> int:
+def complete_length(path: Path, start: int = 0) -> int:
     """The byte length of the readable prefix of a WARC file: whole captures only.
 
     A capture is a request record and the record after it; a request left without its
-    response (the writer was killed between the two) is cut off too.
+    response (the writer was killed between the two) is cut off too. ``start`` is an offset
+    known to end a whole capture (where a committed capture row ends): only the bytes after it
+    are read, so reopening a 100 MB file does not parse all of it.
     """
-    good = 0
+    good = start
     dangling_request_at = None
     try:
         with open(path, "rb") as stream:
+            stream.seek(start)
             iterator = ArchiveIterator(stream, no_record_parse=False)
             for record in iterator:
                 record.content_stream().read()
                 iterator.read_to_end(record)
-                offset = iterator.get_record_offset()
+                offset = start + iterator.get_record_offset()
                 good = offset + iterator.get_record_length()
                 dangling_request_at = offset if record.rec_type == "request" else None
     except Exception:  # a torn gzip member or header: everything before it is good
@@ -76,8 +80,12 @@ def complete_length(path: Path) -> int:
 class WarcFiles:
     """Appends capture records to size-rotated ``.warc.gz`` files in one directory."""
 
-    def __init__(self, directory: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES):
+    def __init__(self, directory: str | os.PathLike, max_bytes: int = DEFAULT_MAX_BYTES,
+                 complete_up_to: Callable[[str], int | None] | None = None):
+        """``complete_up_to(file_name)``, when given, returns an offset in that file known to
+        end a whole capture (e.g. from the capture rows): the torn-tail check starts there."""
         self.directory = Path(directory)
+        self._complete_up_to = complete_up_to
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
         try:
@@ -103,7 +111,9 @@ class WarcFiles:
         if not existing:
             return self._new_path()
         latest = existing[-1]
-        good = complete_length(latest)
+        hint = self._complete_up_to(latest.name) if self._complete_up_to else None
+        size = latest.stat().st_size
+        good = complete_length(latest, hint if hint is not None and 0 < hint <= size else 0)
         if good != latest.stat().st_size:
             with open(latest, "r+b") as stream:
                 stream.truncate(good)  # drop a torn record left by a killed process
