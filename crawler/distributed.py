@@ -23,14 +23,12 @@ import signal
 import threading
 import time
 
-from scrapy.exceptions import DropItem
 
 from crawler import redis_queue
-from crawler.items import CaptureItem
-from crawler.pipelines import RecordCapturePipeline, WarcPipeline
 from crawler.runner import crawler_settings
 from monitor.lock import DaemonLock
 from monitor.schedule import CLAIM_LEASE_SECONDS, claim_due, next_due_at, release
+from monitor.record_batch import BatchWriter
 from monitor.store import open_store
 
 log = logging.getLogger("policywatch.distributed")
@@ -52,10 +50,10 @@ class Recorder:
         self.db_path, self.client, self.keys, self.lease_seconds = db_path, client, keys, lease_seconds
         self.store = open_store(db_path)
         settings = crawler_settings(self.store.path)
-        # The same pipelines a local crawl uses: WARC first, then the one-transaction record.
-        self.warc = WarcPipeline(settings.get("POLICYWATCH_WARC_DIR"), settings.getint("POLICYWATCH_WARC_MAX_BYTES"))
-        self.record = RecordCapturePipeline(self.store.path)
-        self.record.store = self.store
+        # What a local crawl's writer does: WARC first (one fsync per batch), then each
+        # capture's one-transaction record.
+        self.writer = BatchWriter(self.store.path, settings.get("POLICYWATCH_WARC_DIR"),
+                                  settings.getint("POLICYWATCH_WARC_MAX_BYTES"))
         self.outstanding: dict[int, str] = {}  # target id → claim token of the message pushed
         self.counts = {"ticks": 0, "pushed": 0, "captures": 0, "requeued": 0, "stale": 0,
                        "rejected": 0, "unrecorded": 0, "released": 0}
@@ -99,35 +97,46 @@ class Recorder:
         if first is None:
             return 0
         messages = [first[1]] + (self.client.lpop(self.keys.captures, DRAIN_BATCH) or [])
-        for data in messages:
-            self.record_message(data)
+        self.record_messages(messages)
         return len(messages)
 
-    def record_message(self, data: bytes) -> None:
+    def record_messages(self, messages: list[bytes]) -> None:
+        """Validate capture messages, then archive and record the current ones as one batch."""
+        captures, claimed = [], set()
+        for data in messages:
+            capture = self._current_capture(data)
+            if capture is None:
+                continue
+            if capture.target_id in claimed:  # the same claim answered twice in one batch
+                self.counts["stale"] += 1
+                continue
+            claimed.add(capture.target_id)
+            captures.append(capture)
+        for capture, outcome in zip(captures, self.writer.record(captures) if captures else []):
+            if outcome.dropped:
+                # Nothing was committed; the claim stays open and its lease re-queues the target.
+                self.counts["unrecorded"] += 1
+                log.warning("%s", outcome.dropped)
+                continue
+            self.outstanding.pop(capture.target_id, None)
+            self.counts["captures"] += 1
+
+    def _current_capture(self, data: bytes):
+        """The capture in a message if it is well formed and answers the target's open claim."""
         try:
             capture, claim = redis_queue.parse_capture_message(data)
         except redis_queue.MessageError as error:
             self.counts["rejected"] += 1
             log.warning("rejected a capture message: %s", error)
             redis_queue.reject(self.client, self.keys, data, str(error), "recorder")
-            return
+            return None
         row = self.store.db.execute("SELECT claimed_at FROM targets WHERE id = ?", [capture.target_id]).fetchone()
         if row is None or row[0] != claim:
             # Answered already, re-queued with a new token, released, or the target was removed.
             self.counts["stale"] += 1
             log.info("target %s: dropped a capture for a stale claim %s", capture.target_id, claim)
-            return
-        item = CaptureItem(capture)
-        try:
-            self.warc.process_item(item)
-            self.record.process_item(item)
-        except DropItem as error:
-            # Nothing was committed; the claim stays open and its lease re-queues the target.
-            self.counts["unrecorded"] += 1
-            log.warning("%s", error)
-            return
-        self.outstanding.pop(capture.target_id, None)
-        self.counts["captures"] += 1
+            return None
+        return capture
 
     # -- stopping -----------------------------------------------------------------------------
     def take_back_queue(self) -> None:
@@ -151,7 +160,7 @@ class Recorder:
         self.outstanding.clear()
 
     def close(self) -> None:
-        self.warc.close_spider()
+        self.writer.close()
         self.store.close()
 
 

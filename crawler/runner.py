@@ -15,6 +15,7 @@ from scrapy.utils.defer import deferred_from_coro
 
 from crawler import render
 from crawler.items import CaptureItem
+from crawler.recorder import CaptureRecorder, share, unshare
 from monitor import __version__
 from monitor.errors import InputError
 
@@ -42,6 +43,8 @@ def crawler_settings(db_path: str, overrides: dict | None = None) -> Settings:
     if robots not in ("ignore", "obey"):
         raise InputError(f"POLICYWATCH_ROBOTS must be 'ignore' or 'obey', not {robots!r}")
     settings.set("ROBOTSTXT_OBEY", robots == "obey", priority="cmdline")
+    if os.environ.get("POLICYWATCH_RECORD_IN"):
+        settings.set("POLICYWATCH_RECORD_IN", os.environ["POLICYWATCH_RECORD_IN"].lower(), priority="cmdline")
     for key, value in (overrides or {}).items():
         settings.set(key, value, priority="cmdline")
     return settings
@@ -60,6 +63,13 @@ def run_crawl_script(db_path: str, script: Callable[[CrawlPass], Awaitable], *,
     """
     settings = crawler_settings(db_path, overrides)
     settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")  # the CLI owns logging
+    # One recorder (a writer process) for every pass of the run, started before Scrapy so it
+    # opens the store while the reactor starts.
+    recorder = CaptureRecorder(settings.get("POLICYWATCH_DB"), settings.get("POLICYWATCH_WARC_DIR"),
+                               settings.getint("POLICYWATCH_WARC_MAX_BYTES"),
+                               settings.get("POLICYWATCH_RECORD_IN"))
+    recorder_key = share(recorder)
+    settings.set("POLICYWATCH_RECORDER_KEY", recorder_key, priority="cmdline")
     process = AsyncCrawlerProcess(settings)
     outcome: dict = {}
 
@@ -104,7 +114,11 @@ def run_crawl_script(db_path: str, script: Callable[[CrawlPass], Awaitable], *,
 
     from twisted.internet import reactor
     reactor.callWhenRunning(lambda: deferred_from_coro(main()))
-    process.start(stop_after_crawl=False, install_signal_handlers=install_signal_handlers)
+    try:
+        process.start(stop_after_crawl=False, install_signal_handlers=install_signal_handlers)
+    finally:
+        unshare(recorder_key)
+        recorder.close()
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("result")

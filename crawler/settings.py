@@ -42,10 +42,9 @@ FEED_EXPORT_ENCODING = "utf-8"
 ITEM_PIPELINES = {
     # 100: reject malformed or oversized captures before anything is written.
     "crawler.pipelines.BoundCapturePipeline": 100,
-    # 200: archive request and response to WARC before the capture row that points at them.
-    "crawler.pipelines.WarcPipeline": 200,
-    # 300: the monitor records the capture (snapshot, version, change, outbox) in one transaction.
-    "crawler.pipelines.RecordCapturePipeline": 300,
+    # 300: archive request and response to WARC, then the monitor records the capture
+    # (snapshot, version, change, outbox) in one transaction: in batches, off the reactor.
+    "crawler.pipelines.ArchiveAndRecordPipeline": 300,
     # 900: count outcomes in namespaced stats and log one line per capture, after recording.
     "crawler.pipelines.CaptureStatsPipeline": 900,
 }
@@ -55,6 +54,10 @@ POLICYWATCH_DB = None  # set by the runner; the pipelines raise NotConfigured wi
 POLICYWATCH_MAX_BODY_BYTES = DOWNLOAD_MAXSIZE
 POLICYWATCH_WARC_DIR = None  # set by the runner (default: a "warc" folder beside the database)
 POLICYWATCH_WARC_MAX_BYTES = 100 * 1024 * 1024  # rotate WARC files past this size
+# Where captures are archived and recorded (crawler/recorder.py): "process" (a writer process:
+# a core of its own) or "thread". Environment: POLICYWATCH_RECORD_IN.
+POLICYWATCH_RECORD_IN = "process"
+POLICYWATCH_RECORDER_KEY = None  # set by the runner: the recorder its passes share
 # JS rendering (crawler/render.py): passes that need a browser install scrapy-playwright's handler.
 POLICYWATCH_RENDER_FALLBACK = True  # re-fetch through the browser when blocked (403/406) or empty
 POLICYWATCH_CONFIRM_CHANGES = True  # fetch a changed page a second time before recording it

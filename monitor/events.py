@@ -24,3 +24,21 @@ def emit(event: str, store, payload: dict) -> None:
     """Call every listener of ``event``; an exception aborts the surrounding transaction."""
     for listener in list(_listeners[event]):
         listener(store, payload)
+
+
+def registered() -> list[tuple[str, str]]:
+    """Every listener as ``(event, "module:qualname")``: what another process (the crawler's
+    writer process) must ``restore`` to behave like this one."""
+    return [(event, f"{listener.__module__}:{listener.__qualname__}")
+            for event, listeners in _listeners.items() for listener in listeners]
+
+
+def restore(names: list[tuple[str, str]]) -> None:
+    """Register the listeners ``registered`` named (module-level functions only)."""
+    import importlib
+    for event, name in names:
+        module, _, qualname = name.partition(":")
+        target = importlib.import_module(module)
+        for part in qualname.split("."):
+            target = getattr(target, part)
+        listen(event, target)

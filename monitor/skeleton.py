@@ -29,6 +29,10 @@ class Skeleton:
     sha256: str
     tree: object  # lxml root; extraction consumes (mutates) it
 
+    def __getstate__(self) -> dict:
+        # lxml trees do not pickle; a skeleton sent to the writer process needs only its digest.
+        return {"sha256": self.sha256, "tree": None}
+
     def take_tree(self):
         """The cleaned tree, once: extraction mutates it, so a second user must re-parse."""
         tree, self.tree = self.tree, None

@@ -93,13 +93,21 @@ class WarcFiles:
         except OSError as error:
             raise StoreError(f"cannot create WARC directory {self.directory}: {error.strerror}") from error
         self._current = self._open_latest()
-        self._stream = None  # kept open between records; each record is still fsynced
+        self._stream = None  # kept open between records; each write is still fsynced
+        self._unsynced = False
         self._size: int | None = None
 
     def _close_stream(self) -> None:
         if self._stream is not None:
+            self._sync()
             self._stream.close()
             self._stream = None
+
+    def _sync(self) -> None:
+        if self._stream is not None and self._unsynced:
+            self._stream.flush()
+            os.fsync(self._stream.fileno())  # complete on disk before a capture row points at it
+            self._unsynced = False
 
     def close(self) -> None:
         """Close the current file (records are on disk already)."""
@@ -123,7 +131,7 @@ class WarcFiles:
         stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
         return self.directory / f"policywatch-{stamp}-{os.getpid()}.warc.gz"
 
-    def _append(self, data: bytes) -> tuple[str, int]:
+    def _append(self, data: bytes, sync: bool = True) -> tuple[str, int]:
         capture_length = len(data)
         if self._size is None:
             self._size = self._current.stat().st_size if self._current.exists() else 0
@@ -136,9 +144,10 @@ class WarcFiles:
             self._stream = open(self._current, "ab")
         offset = self._size + (len(data) - capture_length)
         self._stream.write(data)
-        self._stream.flush()
-        os.fsync(self._stream.fileno())  # complete on disk before a capture row points at it
+        self._unsynced = True
         self._size += len(data)
+        if sync:
+            self._sync()
         return self._current.name, offset
 
     def _warcinfo(self) -> bytes:
@@ -155,39 +164,66 @@ class WarcFiles:
                       status: int | None, response_headers: dict, body: bytes | None,
                       error: str | None = None) -> WarcRef:
         """Write one capture's records; return where they are."""
-        writer = WARCWriter(io.BytesIO(), gzip=True)
-        date = _warc_date(fetched_at)
-        path = url.split("://", 1)[-1].split("/", 1)
-        request_line = "/" + (path[1] if len(path) > 1 else "")
-        request = writer.create_warc_record(
-            url, "request", payload=io.BytesIO(b""), length=0,
-            warc_headers_dict={"WARC-Date": date},
-            http_headers=StatusAndHeaders(f"GET {request_line} HTTP/1.1",
-                                          list(request_headers.items()), is_http_request=True))
-        request_id = request.rec_headers.get_header("WARC-Record-ID")
-        if status is not None:
-            headers = [(k, v) for k, v in response_headers.items() if k.lower() not in _HOP_HEADERS]
-            headers += [(f"X-Archive-Orig-{k}", v) for k, v in response_headers.items()
-                        if k.lower() in ("content-encoding", "transfer-encoding")]
-            payload = body or b""
-            headers.append(("Content-Length", str(len(payload))))
-            main = writer.create_warc_record(
-                url, "response", payload=io.BytesIO(payload), length=len(payload),
-                warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": request_id},
-                http_headers=StatusAndHeaders(f"{status} -", headers, protocol="HTTP/1.1"))
-        else:
-            detail = json.dumps({"error": error or "no response"}).encode()
-            main = writer.create_warc_record(
-                url, "metadata", payload=io.BytesIO(detail), length=len(detail),
-                warc_content_type="application/json",
-                warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": request_id})
-        data = _member(request) + _member(main)
+        return self.write_built([build_capture(url=url, fetched_at=fetched_at, request_headers=request_headers,
+                                               status=status, response_headers=response_headers,
+                                               body=body, error=error)])[0]
+
+    def write_built(self, captures: list["BuiltCapture"]) -> list[WarcRef]:
+        """Append built captures with one write each and one fsync for all; return where they
+        are. A batch shares one fsync instead of paying one per capture (group commit): the
+        rows that point at these records are committed only after this returns."""
+        refs = []
         with self._lock:
             try:
-                name, offset = self._append(data)
+                for built in captures:
+                    name, offset = self._append(built.data, sync=False)
+                    refs.append(WarcRef(name, offset, len(built.data), built.record_id, built.request_id))
+                self._sync()
             except OSError as error:
                 raise StoreError(f"cannot write WARC file in {self.directory}: {error.strerror}") from error
-        return WarcRef(name, offset, len(data), main.rec_headers.get_header("WARC-Record-ID"), request_id)
+        return refs
+
+
+@dataclass
+class BuiltCapture:
+    """One capture's WARC records, serialised and gzipped, not yet written."""
+
+    data: bytes
+    record_id: str
+    request_id: str
+
+
+def build_capture(*, url: str, fetched_at: str | None, request_headers: dict, status: int | None,
+                  response_headers: dict, body: bytes | None, error: str | None = None) -> BuiltCapture:
+    """Serialise one capture's ``request`` and ``response`` (or ``metadata``) records."""
+    writer = WARCWriter(io.BytesIO(), gzip=True)
+    date = _warc_date(fetched_at)
+    path = url.split("://", 1)[-1].split("/", 1)
+    request_line = "/" + (path[1] if len(path) > 1 else "")
+    request = writer.create_warc_record(
+        url, "request", payload=io.BytesIO(b""), length=0,
+        warc_headers_dict={"WARC-Date": date},
+        http_headers=StatusAndHeaders(f"GET {request_line} HTTP/1.1",
+                                      list(request_headers.items()), is_http_request=True))
+    request_id = request.rec_headers.get_header("WARC-Record-ID")
+    if status is not None:
+        headers = [(k, v) for k, v in response_headers.items() if k.lower() not in _HOP_HEADERS]
+        headers += [(f"X-Archive-Orig-{k}", v) for k, v in response_headers.items()
+                    if k.lower() in ("content-encoding", "transfer-encoding")]
+        payload = body or b""
+        headers.append(("Content-Length", str(len(payload))))
+        main = writer.create_warc_record(
+            url, "response", payload=io.BytesIO(payload), length=len(payload),
+            warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": request_id},
+            http_headers=StatusAndHeaders(f"{status} -", headers, protocol="HTTP/1.1"))
+    else:
+        detail = json.dumps({"error": error or "no response"}).encode()
+        main = writer.create_warc_record(
+            url, "metadata", payload=io.BytesIO(detail), length=len(detail),
+            warc_content_type="application/json",
+            warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": request_id})
+    return BuiltCapture(_member(request) + _member(main), main.rec_headers.get_header("WARC-Record-ID"),
+                        request_id)
 
 
 def read_records(path: str | os.PathLike, offset: int, length: int) -> list[dict]:

@@ -68,7 +68,8 @@ def test_store_ledger_detects_a_deleted_version(crawled, cli, db_path):
 @pytest.fixture
 def bundle(crawled, cli, tmp_path):
     out = tmp_path / "bundle"
-    cli("evidence", "export", "--company", "Acme", out, check=0)
+    # The PDF (a browser start) is tested in test_evidence_pdf.py; these tests are about the rest.
+    cli("evidence", "export", "--company", "Acme", "--no-pdf", out, check=0)
     return out
 
 
@@ -142,7 +143,7 @@ def test_killed_writer_leaves_the_warc_readable(tmp_path):
         "from monitor.warc import WarcFiles\n"
         "import monitor.warc as w\n"
         "real = w.WarcFiles._append\n"
-        "def torn(self, data):\n"
+        "def torn(self, data, **_):\n"
         "    with open(self._current, 'ab') as s:\n"
         "        s.write(data[: len(data) // 2]); s.flush()\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"

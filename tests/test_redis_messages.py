@@ -85,7 +85,7 @@ def test_a_late_answer_to_a_requeued_claim_is_dropped_not_recorded_twice(site, d
             capture = Capture(target_id=target["id"], url=url, started_at=now_iso(), status=200, final_url=url,
                               headers={"content-type": "text/html"}, content_type="text/html",
                               body=PAGE.format(n=1, extra="").encode())
-            recorder.record_message(redis_queue.capture_message(capture, claim))
+            recorder.record_messages([redis_queue.capture_message(capture, claim)])
 
         answer(old)  # the slow worker's answer to the lapsed claim
         answer(new)

@@ -1,0 +1,106 @@
+"""Recording captures in batches: WARC first, one fsync for the batch, then each capture's
+transaction (``record_capture``).
+
+The crawler hands batches to a ``BatchWriter`` off its reactor (``crawler.recorder``: a writer
+process by default), so downloading goes on while the disk syncs. The durability contract of
+one capture at a time is kept: a capture row is committed only after its WARC records are on
+disk, and each capture still commits (or rolls back) on its own.
+"""
+
+import logging
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import PolicywatchError, StoreError
+from .record import Capture, Recorded, record_capture
+from .store import open_store
+from .warc import WarcFiles, build_capture
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchOutcome:
+    """What became of one capture of a batch: recorded, or dropped with a reason."""
+
+    recorded: Recorded | None = None
+    dropped: str | None = None
+
+
+def last_recorded_end(db_path: str | None, file_name: str) -> int | None:
+    """Where the last recorded capture's WARC records end in ``file_name``, if they are there.
+
+    A capture row is committed only after its records are fsynced, so everything before that
+    offset is whole: only the tail after it needs checking for a torn record."""
+    if not db_path or not Path(db_path).exists():
+        return None
+    try:
+        with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)) as db:
+            row = db.execute("SELECT warc_file, warc_offset + warc_length FROM captures "
+                             "WHERE warc_file IS NOT NULL ORDER BY id DESC LIMIT 1").fetchone()
+    except sqlite3.Error:
+        return None  # no hint: the whole file is checked
+    return row[1] if row and row[0] == file_name else None
+
+
+def record_or_report(store, capture: Capture) -> BatchOutcome:
+    """Record one capture; a store that refuses the write drops it (nothing partial is
+    committed, and the target's claim lapses so it is fetched again), a bug records the
+    attempt as an ``internal-error`` capture."""
+    try:
+        return BatchOutcome(record_capture(store, capture))
+    except PolicywatchError as error:
+        return BatchOutcome(dropped=f"target {capture.target_id}: not recorded: {error}")
+    except Exception as error:
+        log.exception("target %s: recording failed", capture.target_id)
+        capture.body, capture.not_modified, capture.confirm_body = None, False, None
+        capture.extraction = capture.known = None
+        capture.error_kind, capture.error = "internal-error", f"{type(error).__name__}: {error}"
+        try:
+            return BatchOutcome(record_capture(store, capture))
+        except Exception as second:  # the store itself is failing: report, lose nothing committed
+            return BatchOutcome(dropped=f"target {capture.target_id}: not recorded: {second}")
+
+
+def warc_fields(capture: Capture) -> dict:
+    """The arguments ``build_capture`` takes for a capture."""
+    return {"url": capture.final_url or capture.url, "fetched_at": capture.fetched_at,
+            "request_headers": capture.request_headers, "status": capture.status,
+            "response_headers": capture.headers, "body": capture.body,
+            "error": f"{capture.error_kind}: {capture.error}" if capture.error_kind else None}
+
+
+class BatchWriter:
+    """Archives and records batches of captures into one store and one WARC directory."""
+
+    def __init__(self, db_path: str, warc_dir: str, warc_max_bytes: int):
+        self.store = open_store(db_path)
+        self.warc = WarcFiles(warc_dir, warc_max_bytes,
+                              complete_up_to=lambda name: last_recorded_end(db_path, name))
+
+    def record(self, captures: list[Capture]) -> list[BatchOutcome]:
+        """Archive then record each capture; one outcome per capture, in order."""
+        outcomes = [BatchOutcome() for _ in captures]
+        built = []
+        for index, capture in enumerate(captures):
+            try:
+                built.append((index, build_capture(**warc_fields(capture))))
+            except Exception as error:  # a header warcio cannot write: this capture only
+                outcomes[index].dropped = f"target {capture.target_id}: not archived: {error}"
+        try:
+            refs = self.warc.write_built([data for _, data in built])
+        except StoreError as error:
+            for index, _ in built:
+                outcomes[index].dropped = f"target {captures[index].target_id}: not archived: {error}"
+            return outcomes
+        for (index, _), ref in zip(built, refs):
+            captures[index].warc = ref
+            outcomes[index] = record_or_report(self.store, captures[index])
+        return outcomes
+
+    def close(self) -> None:
+        """Close the WARC file and the store."""
+        self.warc.close()
+        self.store.close()
