@@ -1,7 +1,8 @@
 """``policywatch run``: the long-running daemon.
 
 One process, one Scrapy start (the reactor never restarts): each tick claims due targets,
-crawls them, records every capture, sends the outbox in a worker thread, then sleeps until the
+crawls them, records every capture, sends the outbox in a worker thread (then, when a TSA
+is configured, timestamps the ledger head), then sleeps until the
 next target is due (or the tick interval passes). SIGTERM/SIGINT stop it cleanly: the current
 pass is stopped, claimed targets that were not fetched are released (due again at once). A lock
 file beside the database keeps a second daemon off the same store.
@@ -28,6 +29,18 @@ def _send_outbox(db_path: str) -> None:
         report = send_pending(store)
         if report.sent or report.failed or report.dead:
             log.info("outbox: %s sent, %s failed, %s given up", report.sent, report.failed, report.dead)
+    finally:
+        store.close()
+
+
+def _timestamp_head(db_path: str) -> None:
+    """RFC 3161 timestamp of the ledger head when a TSA is configured (never raises)."""
+    from monitor.timestamps import TsaSettings, timestamp_head_if_configured
+    if not TsaSettings.from_env().url:
+        return
+    store = open_store(db_path)  # its own connection: this runs in a worker thread
+    try:
+        timestamp_head_if_configured(store)
     finally:
         store.close()
 
@@ -78,6 +91,8 @@ def run_daemon(db_path: str, *, tick_seconds: float = 60.0, batch: int = 500,
                 counts["released"] += release(store, [t["id"] for t in claimed if t["id"] not in fetched])
             if notify:
                 await asyncio.to_thread(_send_outbox, db_path)
+            if claimed:  # after the outbox, so the token covers this tick's deliveries too
+                await asyncio.to_thread(_timestamp_head, db_path)
             counts["ticks"] += 1
             if max_ticks is not None and counts["ticks"] >= max_ticks:
                 break

@@ -70,4 +70,7 @@ def crawl_due(store: Store, *, include_all: bool = False, company: str | None = 
         if report.sent or report.failed or report.dead:
             console.print(f"alerts sent: {report.sent}, failed (will retry): {report.failed}, "
                           f"given up: {report.dead}")
+    # After the outbox, so a token over the new ledger head covers this pass's deliveries too.
+    from monitor.timestamps import timestamp_head_if_configured
+    timestamp_head_if_configured(store, warn=lambda line: console.print(line, style="yellow"))
     return {"captures": captures, "failed": len(failed) + missing}

@@ -373,6 +373,7 @@ _REGISTERED = [
     (cli, "cli_ops", "maintain_command", "maintain"),
     (cli, "cli_evidence", "verify_command", "verify"),
     (cli, "cli_evidence", "evidence_group", "evidence"),
+    (cli, "cli_evidence", "ledger_group", "ledger"),
     (cli, "cli_eval", "eval_command", "eval"),
     (cli, "cli_redis", "worker_command", "worker"),
     (cli, "cli_backfill", "backfill_group", "backfill"),

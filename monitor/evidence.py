@@ -7,13 +7,18 @@
   target), the ledger segment that covers them with its anchors, and the sha256 of every file;
 - ``versions/<id>.md`` — each version's text;
 - ``warc/evidence.warc.gz`` — the WARC records each version rests on, copied byte for byte;
-- ``report.html`` — the same for people.
+- ``timestamps/<id>.tsr`` — the RFC 3161 tokens over ledger entries in the segment (DER
+  TimeStampResp, what ``openssl ts -reply -in`` reads); a token over an entry vouches for every
+  entry before it, and the segment runs to the head, so each token's entry is in the bundle;
+- ``report.html`` — the same for people, and ``report.pdf`` printed from it (when a browser is
+  installed; the manifest says when there is none).
 
 ``monitor.evidence_verify.verify_bundle`` checks it without the database.
 """
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
@@ -21,7 +26,9 @@ import jinja2
 from . import ledger
 from .errors import InputError
 from .extract import EXTRACTOR_VERSION
+from .report_pdf import PdfUnavailable, html_to_pdf
 from .store import Store
+from .timestamps import stored_timestamps
 from .timeutil import now_iso
 from .warc import read_records
 
@@ -43,8 +50,13 @@ def _redacted_target(db, subscription_id: int) -> str:
 
 
 def export_bundle(store: Store, out: str | Path, *, company: str, doc_type: str | None = None,
-                  since: str | None = None, until: str | None = None, warc_dir: str | Path) -> dict:
-    """Write an evidence bundle for a company's documents into ``out``; return the manifest."""
+                  since: str | None = None, until: str | None = None, warc_dir: str | Path,
+                  pdf: bool = True, warn: Callable[[str], None] | None = None) -> dict:
+    """Write an evidence bundle for a company's documents into ``out``; return the manifest.
+
+    ``pdf``: also print the report to ``report.pdf``. Without a browser the bundle is still
+    written: ``warn`` gets one line and the manifest's ``report_pdf.file`` is null.
+    """
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise InputError(f"{out} exists and is not empty: choose a new directory for the bundle")
@@ -82,7 +94,9 @@ def export_bundle(store: Store, out: str | Path, *, company: str, doc_type: str 
                         "recipient": _redacted_target(db, delivery["subscription_id"]),
                         "ledger_seq": entry and entry["seq"]})
     manifest["chain"] = _chain_segment(db, manifest)
-    _write_report(out, manifest)
+    manifest["timestamps"] = _export_timestamps(db, out, manifest["chain"])
+    html = _write_report(out, manifest)
+    manifest["report_pdf"] = _write_pdf(out, html, pdf, warn)
     manifest["files"] = {str(p.relative_to(out)): _sha256_file(p)
                          for p in sorted(out.rglob("*")) if p.is_file()}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), "utf-8")
@@ -126,8 +140,48 @@ def _chain_segment(db, manifest) -> dict:
             "head": {"seq": entries[-1]["seq"], "entry_hash": entries[-1]["entry_hash"]}}
 
 
-def _write_report(out: Path, manifest: dict) -> None:
+def _export_timestamps(db, out: Path, chain: dict) -> list[dict]:
+    """The stored RFC 3161 tokens over entries of the segment, written as ``timestamps/<id>.tsr``."""
+    if not chain["entries"]:
+        return []
+    exported = []
+    for row in stored_timestamps(db, first_seq=chain["entries"][0]["seq"], last_seq=chain["head"]["seq"]):
+        name = f"timestamps/{row['id']}.tsr"
+        (out / "timestamps").mkdir(exist_ok=True)
+        (out / name).write_bytes(row["token_der"])
+        exported.append({**{k: row[k] for k in ("id", "seq", "entry_hash", "tsa_url", "gen_time", "serial",
+                                                 "policy", "tsa_name")},
+                         "file": name, "sha256": row["token_sha256"]})
+    return exported
+
+
+def earliest_timestamps(manifest: dict) -> dict[int, dict]:
+    """For each ledger seq of the bundle's items, the token with the earliest genTime covering it."""
+    seqs = {item["ledger_seq"] for key in ("versions", "changes", "deliveries")
+            for item in manifest[key] if item.get("ledger_seq")}
+    covering = {}
+    for seq in seqs:
+        tokens = [t for t in manifest.get("timestamps", []) if t["seq"] >= seq]
+        if tokens:
+            covering[seq] = min(tokens, key=lambda t: t["gen_time"])
+    return covering
+
+
+def _write_report(out: Path, manifest: dict) -> str:
     env = jinja2.Environment(loader=jinja2.PackageLoader("monitor", "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined)
-    html = env.get_template("evidence_report.html.j2").render(m=manifest)
+    html = env.get_template("evidence_report.html.j2").render(m=manifest, stamped=earliest_timestamps(manifest))
     (out / "report.html").write_text(html, "utf-8")
+    return html
+
+
+def _write_pdf(out: Path, html: str, wanted: bool, warn: Callable[[str], None] | None) -> dict:
+    if not wanted:
+        return {"file": None, "note": "not requested (--no-pdf)"}
+    try:
+        renderer = html_to_pdf(html, out / "report.pdf")
+    except PdfUnavailable as unavailable:
+        if warn:
+            warn(f"report.pdf not written: {unavailable}")
+        return {"file": None, "note": str(unavailable)}
+    return {"file": "report.pdf", "renderer": renderer, "from": "report.html"}

@@ -3,14 +3,17 @@
 Checks, in order, and stops at the first broken link: the ledger segment's chain; each
 version's manifest entry against its ledger entry, its text file against its hash, its WARC
 record's digests and body hash, and that its text re-derives from that body with the
-recorded extractor; each change and delivery against its ledger entry; every file's hash.
+recorded extractor; each change and delivery against its ledger entry; each RFC 3161 token
+against the segment's entry it covers (``monitor.tsp.check_token``: imprint, signature, and
+the TSA certificate against trusted CA certificates when given); the PDF report, when the
+manifest lists one; every file's hash.
 """
 
 import hashlib
 import json
 from pathlib import Path
 
-from . import ledger
+from . import ledger, tsp
 from .errors import ExtractionError
 from .extract import EXTRACTOR_VERSION, extract
 from .warc import read_records
@@ -66,8 +69,47 @@ def _check_version(bundle: Path, version: dict, entries_by_seq: dict) -> None:
         raise BundleBroken(f"{label}: text does not re-derive from WARC record {warc['record_id']}")
 
 
-def verify_bundle(bundle: str | Path) -> dict:
-    """Verify a bundle; return counts. Raises ``BundleBroken`` naming the first broken item."""
+def _check_timestamp(bundle: Path, stamp: dict, entries_by_seq: dict, trusted: list | None) -> None:
+    label = f"timestamp {stamp['id']} ({stamp['file']}, ledger entry {stamp['seq']})"
+    entry = entries_by_seq.get(stamp["seq"])
+    if entry is None:
+        raise BundleBroken(f"{label}: its ledger entry is not in the bundle's chain segment")
+    if entry["entry_hash"] != stamp["entry_hash"]:
+        raise BundleBroken(f"{label}: the ledger entry's hash is not the one timestamped")
+    try:
+        der = (bundle / stamp["file"]).read_bytes()
+    except OSError as error:
+        raise BundleBroken(f"{label}: cannot be read ({error.strerror})") from error
+    try:
+        info = tsp.check_token(der, entry["entry_hash"], trusted)
+    except tsp.TokenInvalid as invalid:
+        raise BundleBroken(f"{label}: {invalid}") from invalid
+    if hashlib.sha256(der).hexdigest() != stamp["sha256"]:
+        raise BundleBroken(f"{label}: does not match its sha256 in the manifest (the token was altered)")
+    if info.gen_time != stamp["gen_time"]:
+        raise BundleBroken(f"{label}: its gen_time in the manifest is not the token's (edited)")
+
+
+def _check_pdf(bundle: Path, manifest: dict) -> None:
+    pdf = (manifest.get("report_pdf") or {}).get("file")
+    if not pdf:
+        return
+    if pdf not in manifest.get("files", {}):
+        raise BundleBroken(f"file {pdf}: listed as the PDF report but has no sha256 in the manifest")
+    path = bundle / pdf
+    if not path.is_file():
+        raise BundleBroken(f"file {pdf}: missing")
+    with open(path, "rb") as stream:
+        if stream.read(5) != b"%PDF-":
+            raise BundleBroken(f"file {pdf}: is not a PDF")
+
+
+def verify_bundle(bundle: str | Path, *, trusted: list | None = None) -> dict:
+    """Verify a bundle; return counts. Raises ``BundleBroken`` naming the first broken item.
+
+    ``trusted``: CA certificates (``monitor.tsp.load_trusted``) to check the TSA certificates
+    of RFC 3161 tokens against; without them only the tokens' signatures and imprints are checked.
+    """
     bundle = Path(bundle)
     try:
         manifest = json.loads((bundle / "manifest.json").read_text("utf-8"))
@@ -87,6 +129,10 @@ def verify_bundle(bundle: str | Path) -> dict:
         _check_ledgered("change", change, f"change {change['id']}", entries_by_seq)
     for delivery in manifest["deliveries"]:
         _check_ledgered("delivery", delivery, f"delivery {delivery['id']}", entries_by_seq)
+    stamps = manifest.get("timestamps") or []  # bundles made before timestamps have none
+    for stamp in stamps:
+        _check_timestamp(bundle, stamp, entries_by_seq, trusted)
+    _check_pdf(bundle, manifest)
     for name, digest in manifest.get("files", {}).items():
         path = bundle / name
         if not path.is_file():
@@ -94,4 +140,5 @@ def verify_bundle(bundle: str | Path) -> dict:
         if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
             raise BundleBroken(f"file {name}: does not match its sha256 in the manifest")
     return {"versions": len(manifest["versions"]), "changes": len(manifest["changes"]),
-            "deliveries": len(manifest["deliveries"]), "ledger_entries": len(entries)}
+            "deliveries": len(manifest["deliveries"]), "ledger_entries": len(entries),
+            "timestamps": len(stamps), "pdf": bool((manifest.get("report_pdf") or {}).get("file"))}

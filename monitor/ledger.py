@@ -37,10 +37,14 @@ def content_hash(kind: str, row: dict) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def entry_line(seq: int, kind: str, ref_id: int, content: str, recorded_at: str, prev_hash: str) -> bytes:
+    """The bytes an entry's hash is the sha256 of (also what an RFC 3161 request hashes)."""
+    return f"{seq}|{kind}|{ref_id}|{content}|{recorded_at}|{prev_hash}".encode("utf-8")
+
+
 def entry_hash(seq: int, kind: str, ref_id: int, content: str, recorded_at: str, prev_hash: str) -> str:
     """The hash of one ledger entry."""
-    line = f"{seq}|{kind}|{ref_id}|{content}|{recorded_at}|{prev_hash}"
-    return hashlib.sha256(line.encode("utf-8")).hexdigest()
+    return hashlib.sha256(entry_line(seq, kind, ref_id, content, recorded_at, prev_hash)).hexdigest()
 
 
 def append(db, kind: str, row: dict, recorded_at: str) -> dict:

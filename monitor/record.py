@@ -105,6 +105,7 @@ def _capture_row(capture: Capture, outcome: str, body_sha256: str | None, **extr
         "warc_length": capture.warc.length if capture.warc else None,
         "warc_record_id": capture.warc.record_id if capture.warc else None,
         "warc_request_id": capture.warc.request_id if capture.warc else None,
+        "warc_refers_to": capture.warc.refers_to if capture.warc else None,
         "guard": capture.guard, "rendered": int(capture.rendered),
         "source": capture.source, "archived_at": capture.archived_at, "archive_ref": capture.archive_ref,
         **extra,
@@ -174,7 +175,7 @@ def record_capture(store: Store, capture: Capture, classifier: str = DEFAULT_CLA
             latest = store.latest_version(target["id"])
             row = _capture_row(capture, "not-modified", latest and latest["snapshot_sha256"],
                                version_id=latest and latest["id"])
-            capture_id = store.db["captures"].insert(row).last_pk
+            capture_id = store.insert_row("captures", row)
             if latest:
                 store.update_row("versions", latest["id"], {"last_seen_at": capture.fetched_at})
             _mark_success(store, target, capture)
@@ -221,7 +222,7 @@ def _record_unchanged(store: Store, target: dict, capture: Capture, body_sha256:
     row = _capture_row(capture, "unchanged", body_sha256, version_id=latest["id"],
                        compare_sha256=latest["compare_sha256"], extraction_key=key,
                        skeleton_sha256=skeleton_sha256)
-    capture_id = store.db["captures"].insert(row).last_pk
+    capture_id = store.insert_row("captures", row)
     store.update_row("versions", latest["id"], {"last_seen_at": capture.seen_at})
     if not capture.backfilled:
         _mark_success(store, target, capture)
@@ -232,7 +233,7 @@ def _record_failure(store: Store, target: dict, capture: Capture, body_sha256: s
                     kind: str, message: str) -> Recorded:
     capture.error_kind, capture.error = kind, message
     with store.transaction():
-        capture_id = store.db["captures"].insert(_capture_row(capture, "error", body_sha256)).last_pk
+        capture_id = store.insert_row("captures", _capture_row(capture, "error", body_sha256))
         if not capture.backfilled:  # an archive's bad copy says nothing about the live page
             _mark_failure(store, target, kind, message, retry_after_seconds(capture.headers))
             store.update_row("targets", target["id"], {"guard": capture.guard})
@@ -249,9 +250,9 @@ def _record_text(store: Store, target: dict, capture: Capture, body_sha256: str,
 
         earlier = store.earlier_version_with(target["id"], compare_sha256) if latest else None
         outcome = "first-version" if latest is None else ("returned" if earlier else "new-version")
-        capture_id = store.db["captures"].insert(_capture_row(
+        capture_id = store.insert_row("captures", _capture_row(
             capture, outcome, body_sha256, compare_sha256=compare_sha256, extraction_key=key,
-            skeleton_sha256=skeleton_sha256)).last_pk
+            skeleton_sha256=skeleton_sha256))
         text_sha256 = sha256_hex(text)
         previous_chain = latest["chain_hash"] if latest else ""
         version_id = store.db["versions"].insert({

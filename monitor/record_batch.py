@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import PolicywatchError, StoreError
-from .record import Capture, Recorded, record_capture
-from .store import open_store
-from .warc import WarcFiles, build_capture
+from .known import KnownText
+from .record import Capture, Recorded, extraction_key, record_capture
+from .store import open_store, sha256_hex
+from .warc import Original, WarcFiles, build_capture
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ class BatchWriter:
         built = []
         for index, capture in enumerate(captures):
             try:
-                built.append((index, build_capture(**warc_fields(capture))))
+                built.append((index, build_capture(**warc_fields(capture), revisit_of=self._revisit_of(capture))))
             except Exception as error:  # a header warcio cannot write: this capture only
                 outcomes[index].dropped = f"target {capture.target_id}: not archived: {error}"
         try:
@@ -99,6 +100,34 @@ class BatchWriter:
             captures[index].warc = ref
             outcomes[index] = record_or_report(self.store, captures[index])
         return outcomes
+
+    def _revisit_of(self, capture: Capture) -> Original | None:
+        """The archived response this capture repeats, when it will be recorded unchanged.
+
+        Only then: a version's capture always holds its own payload, so evidence bundles (which
+        carry the records of versions) never depend on another record."""
+        if capture.body is None or capture.status is None or capture.error_kind or capture.confirm_body is not None:
+            return None
+        known = capture.known
+        if known is not None and known.skeleton is not None:
+            return None  # the crawler looked the bytes up already: they are new to this target
+        if known is None or known.compare_sha256 is None:  # not looked up by the crawler
+            target = self.store.get_target(capture.target_id)
+            body_sha256 = sha256_hex(capture.body)
+            compare = self.store.known_comparable(target["id"], body_sha256, extraction_key(target),
+                                                  capture.content_type)
+            if compare is None:
+                return None
+            capture.known = known = KnownText(body_sha256, compare_sha256=compare)
+        latest = self.store.latest_version(capture.target_id)
+        if latest is None or latest["compare_sha256"] != known.compare_sha256:
+            return None
+        row = self.store.db.execute(
+            "SELECT warc_record_id, coalesce(final_url, url), fetched_at FROM captures "
+            "WHERE target_id = ? AND body_sha256 = ? AND warc_record_id IS NOT NULL "
+            "AND warc_refers_to IS NULL ORDER BY id DESC LIMIT 1",
+            [capture.target_id, known.body_sha256]).fetchone()
+        return Original(*row) if row else None
 
     def close(self) -> None:
         """Close the WARC file and the store."""

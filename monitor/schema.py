@@ -250,6 +250,42 @@ def _add_page_skeletons(db: sqlite_utils.Database) -> None:
                'INSERT INTO versions_fts (rowid, text) VALUES (new.rowid, new.text); END')
 
 
+def _add_ledger_timestamps(db: sqlite_utils.Database) -> None:
+    """RFC 3161 tokens over ledger heads (append-only), and failed requests (docs/evidence.md)."""
+    db["ledger_timestamps"].create(
+        {
+            "id": int,
+            "seq": int,  # the ledger entry (the head when requested) the token covers
+            "entry_hash": str,  # that entry's hash: the token's message imprint
+            "tsa_url": str,  # redacted: credentials and query values are never stored
+            "gen_time": str,  # the TSA's time, from the token
+            "serial": str,  # the TSA's serial number of the token (hex)
+            "policy": str,  # the TSA policy OID
+            "tsa_name": str,  # subject of the certificate that signed it
+            "token_der": bytes,  # the TSA's whole DER TimeStampResp (status + signed token)
+            "token_sha256": str,
+            "requested_at": str,
+        },
+        pk="id",
+        not_null={"seq", "entry_hash", "tsa_url", "gen_time", "token_der", "token_sha256", "requested_at"},
+    )
+    db["ledger_timestamps"].create_index(["seq"])
+    # Append-only, like the ledger it vouches for.
+    db.execute("CREATE TRIGGER ledger_timestamps_no_update BEFORE UPDATE ON ledger_timestamps "
+               "BEGIN SELECT RAISE(ABORT, 'ledger timestamps are append-only'); END")
+    db.execute("CREATE TRIGGER ledger_timestamps_no_delete BEFORE DELETE ON ledger_timestamps "
+               "BEGIN SELECT RAISE(ABORT, 'ledger timestamps are append-only'); END")
+    db["timestamp_failures"].create(
+        {"id": int, "attempted_at": str, "seq": int, "tsa_url": str, "error": str},  # tsa_url redacted
+        pk="id",
+    )
+
+
+def _add_warc_revisits(db: sqlite_utils.Database) -> None:
+    """A capture whose WARC response is a ``revisit`` record names the record it points at."""
+    db["captures"].add_column("warc_refers_to", str)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_core_tables,
     _add_evidence,
@@ -259,6 +295,8 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _add_backfill_sources,
     _add_known_bodies,
     _add_page_skeletons,
+    _add_ledger_timestamps,
+    _add_warc_revisits,
 ]
 
 

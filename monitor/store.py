@@ -91,6 +91,15 @@ class Store:
         columns = ", ".join(f"[{column}] = ?" for column in values)
         self.db.execute(f"UPDATE [{table}] SET {columns} WHERE id = ?", [*values.values(), row_id])
 
+    def insert_row(self, table: str, values: dict) -> int:
+        """``INSERT INTO table (…) VALUES (…)`` in plain SQL; returns the new row id. The
+        per-capture hot path, like ``update_row``: sqlite-utils' ``insert`` introspects the
+        table on every call. ``table`` and the column names come from our code, never from input."""
+        columns = ", ".join(f"[{column}]" for column in values)
+        marks = ", ".join("?" * len(values))
+        return self.db.execute(f"INSERT INTO [{table}] ({columns}) VALUES ({marks})",
+                               list(values.values())).lastrowid
+
     # -- targets ----------------------------------------------------------------------------
     def add_target(self, url: str, company: str, doc_type: str = DEFAULT_DOC_TYPE,
                    select: list[str] | None = None, remove: list[str] | None = None,

@@ -1,8 +1,10 @@
 """WARC (ISO 28500) copies of every capture, written with warcio.
 
 Each capture becomes a ``request`` record and a ``response`` record (or a ``metadata``
-record describing the failure when no response came), each one gzip member appended with a
-single write and fsynced before the capture row that points at it is committed. Files rotate
+record describing the failure when no response came; or a ``revisit`` record when the body is
+byte for byte one already archived for the target and the capture shows no change), each one
+gzip member appended with a single write and fsynced before the capture row that points at it
+is committed (one fsync per batch of captures, ``WarcFiles.write_built``). Files rotate
 by size. A process killed mid-write can leave a torn member at the end of the current file;
 ``WarcFiles`` cuts such a tail off before appending again, so no index ever points into it.
 
@@ -11,6 +13,8 @@ removed. The original ``Content-Encoding`` and ``Transfer-Encoding`` headers are
 ``X-Archive-Orig-…`` so replay tools serve the body as it is stored.
 """
 
+import base64
+import hashlib
 import io
 import json
 import os
@@ -39,6 +43,21 @@ class WarcRef:
     length: int
     record_id: str
     request_id: str | None
+    refers_to: str | None = None  # a revisit record: the response record holding the payload
+
+
+@dataclass
+class Original:
+    """The earlier response record a ``revisit`` points at (the same payload, stored once)."""
+
+    record_id: str
+    uri: str
+    fetched_at: str
+
+
+def payload_digest(body: bytes) -> str:
+    """A payload's ``WARC-Payload-Digest`` as warcio writes it (``sha1:`` + base32)."""
+    return "sha1:" + base64.b32encode(hashlib.sha1(body).digest()).decode("ascii")
 
 
 def _warc_date(iso_stamp: str | None) -> str:
@@ -177,7 +196,8 @@ class WarcFiles:
             try:
                 for built in captures:
                     name, offset = self._append(built.data, sync=False)
-                    refs.append(WarcRef(name, offset, len(built.data), built.record_id, built.request_id))
+                    refs.append(WarcRef(name, offset, len(built.data), built.record_id, built.request_id,
+                                        built.refers_to))
                 self._sync()
             except OSError as error:
                 raise StoreError(f"cannot write WARC file in {self.directory}: {error.strerror}") from error
@@ -191,11 +211,18 @@ class BuiltCapture:
     data: bytes
     record_id: str
     request_id: str
+    refers_to: str | None = None
 
 
 def build_capture(*, url: str, fetched_at: str | None, request_headers: dict, status: int | None,
-                  response_headers: dict, body: bytes | None, error: str | None = None) -> BuiltCapture:
-    """Serialise one capture's ``request`` and ``response`` (or ``metadata``) records."""
+                  response_headers: dict, body: bytes | None, error: str | None = None,
+                  revisit_of: Original | None = None) -> BuiltCapture:
+    """Serialise one capture's ``request`` and ``response`` (or ``metadata``) records.
+
+    With ``revisit_of`` (an earlier response with the very same body), the response is a
+    ``revisit`` record (WARC 1.1 §6.7.2, identical-payload-digest profile): the headers of this
+    response, no body, and a pointer to the record that holds it. Replay tools resolve it; an
+    unchanged page fetched daily then costs a few hundred bytes, not another copy."""
     writer = WARCWriter(io.BytesIO(), gzip=True)
     date = _warc_date(fetched_at)
     path = url.split("://", 1)[-1].split("/", 1)
@@ -212,6 +239,13 @@ def build_capture(*, url: str, fetched_at: str | None, request_headers: dict, st
                     if k.lower() in ("content-encoding", "transfer-encoding")]
         payload = body or b""
         headers.append(("Content-Length", str(len(payload))))
+    if status is not None and revisit_of is not None and payload:
+        main = writer.create_revisit_record(
+            url, payload_digest(payload), revisit_of.uri, _warc_date(revisit_of.fetched_at),
+            http_headers=StatusAndHeaders(f"{status} -", headers, protocol="HTTP/1.1"),
+            warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": request_id,
+                               "WARC-Refers-To": revisit_of.record_id})
+    elif status is not None:
         main = writer.create_warc_record(
             url, "response", payload=io.BytesIO(payload), length=len(payload),
             warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": request_id},
@@ -223,7 +257,7 @@ def build_capture(*, url: str, fetched_at: str | None, request_headers: dict, st
             warc_content_type="application/json",
             warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": request_id})
     return BuiltCapture(_member(request) + _member(main), main.rec_headers.get_header("WARC-Record-ID"),
-                        request_id)
+                        request_id, revisit_of.record_id if main.rec_type == "revisit" else None)
 
 
 def read_records(path: str | os.PathLike, offset: int, length: int) -> list[dict]:

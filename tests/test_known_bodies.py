@@ -116,3 +116,39 @@ def test_the_same_skeleton_under_another_url_or_selector_is_not_known(tmp_path):
     other_key = extraction_key(store.get_target(target["id"]))
     assert page_skeleton(rotating("a1"), "text/html", "http://127.0.0.1:9/p", other_key).sha256 != base
     assert page_skeleton(b"%PDF-1.4 ...", "application/pdf", "http://127.0.0.1:9/p", key) is None
+
+
+# -- WARC revisit records for repeated payloads -------------------------------------------------
+def test_an_unchanged_repeat_is_archived_as_a_revisit_of_the_first_response(tmp_path):
+    import gzip
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    from monitor.record_batch import BatchWriter
+    from monitor.warc import read_records
+
+    db = tmp_path / "db.sqlite"
+    store = open_store(db)
+    target = store.add_target("http://127.0.0.1:9/p", "Acme")
+    writer = BatchWriter(str(db), str(tmp_path / "warc"), 10 << 20)
+    first, again, changed = (writer.record([capture(store.get_target(target["id"]), body)])[0]
+                             for body in (PAGE, PAGE, PAGE.replace(b"email", b"email and address")))
+    writer.close()
+    assert [o.recorded.outcome for o in (first, again, changed)] == ["first-version", "unchanged", "new-version"]
+    rows = list(store.db.query("SELECT warc_file, warc_offset, warc_length, warc_record_id, warc_refers_to "
+                               "FROM captures ORDER BY id"))
+    assert [r["warc_refers_to"] for r in rows] == [None, rows[0]["warc_record_id"], None]
+    revisit = read_records(tmp_path / "warc" / rows[1]["warc_file"], rows[1]["warc_offset"], rows[1]["warc_length"])[1]
+    assert revisit["type"] == "revisit" and revisit["body"] == b""
+    assert rows[1]["warc_length"] < rows[0]["warc_length"] / 2 or len(PAGE) < 1000
+    # Any WARC reader sees the revisit pointing at the response with the same payload digest.
+    with open(tmp_path / "warc" / rows[0]["warc_file"], "rb") as stream:
+        records = {r.rec_headers.get_header("WARC-Record-ID"): r.rec_headers for r in ArchiveIterator(stream)}
+    pointer = records[rows[1]["warc_record_id"]]
+    original = records[pointer.get_header("WARC-Refers-To")]
+    assert original.get_header("WARC-Type") == "response"
+    assert pointer.get_header("WARC-Payload-Digest") == original.get_header("WARC-Payload-Digest")
+    assert pointer.get_header("WARC-Refers-To-Target-URI") == original.get_header("WARC-Target-URI")
+    assert pointer.get_header("WARC-Refers-To-Date") == original.get_header("WARC-Date")
+    with gzip.open(tmp_path / "warc" / rows[0]["warc_file"]) as stream:
+        assert stream.read().count(b"We collect your email.") == 1  # the payload is stored once
