@@ -35,22 +35,27 @@ class ArchiveAndRecordPipeline:
     """Archive each capture to WARC, then record it in one transaction — in batches, off the
     reactor (``crawler.recorder``), so downloading goes on while the disk syncs."""
 
-    def __init__(self, recorder: CaptureRecorder, owned: bool):
-        self.recorder, self.owned = recorder, owned
+    def __init__(self, recorder: CaptureRecorder, owned: bool, stats=None):
+        self.recorder, self.owned, self.stats = recorder, owned, stats
+        self._counted = (recorder.batches, recorder.captures)
 
     @classmethod
     def from_crawler(cls, crawler):
         settings = crawler.settings
         recorder = shared(settings.get("POLICYWATCH_RECORDER_KEY"))  # the run's, shared by its passes
         if recorder is not None:
-            return cls(recorder, owned=False)
+            return cls(recorder, owned=False, stats=crawler.stats)
         if not settings.get("POLICYWATCH_DB") or not settings.get("POLICYWATCH_WARC_DIR"):
             raise NotConfigured("POLICYWATCH_DB and POLICYWATCH_WARC_DIR must be set")
         return cls(CaptureRecorder(settings.get("POLICYWATCH_DB"), settings.get("POLICYWATCH_WARC_DIR"),
                                    settings.getint("POLICYWATCH_WARC_MAX_BYTES"),
-                                   settings.get("POLICYWATCH_RECORD_IN")), owned=True)
+                                   settings.get("POLICYWATCH_RECORD_IN")), owned=True, stats=crawler.stats)
 
     def close_spider(self) -> None:
+        batches, captures = self.recorder.batches - self._counted[0], self.recorder.captures - self._counted[1]
+        if self.stats is not None:
+            self.stats.set_value("policywatch/recorder/batches", batches)
+            self.stats.set_value("policywatch/recorder/captures", captures)
         if self.owned:
             self.recorder.close()
 

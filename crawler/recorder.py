@@ -83,6 +83,8 @@ class CaptureRecorder:
         self.mode, self.max_batch = mode, max_batch
         self._pending: list[tuple[Capture, asyncio.Future]] = []
         self._busy = False
+        self.batches = 0  # batches written, and the captures in them: group commit at work
+        self.captures = 0
         self._closed = False
         self._executor = self._new_executor()
 
@@ -127,6 +129,7 @@ class CaptureRecorder:
         for (_, future), outcome in zip(batch, finished.result()):
             if not future.done():
                 future.set_result(outcome)
+        self.batches, self.captures = self.batches + 1, self.captures + len(batch)
         self._busy = False
         self._submit_next()
 
@@ -143,6 +146,11 @@ class CaptureRecorder:
             self._executor = self._new_executor()
         self._busy = False
         self._submit_next()
+
+    def writer_pids(self) -> list[int]:
+        """The writer process's id (empty for a writer thread): for status lines and tests."""
+        processes = getattr(self._executor, "_processes", None) or {}
+        return list(processes)
 
     def close(self) -> None:
         """Wait for the writer to finish what it was given, close its files, stop it."""
