@@ -12,7 +12,25 @@ from monitor.store import Store
 from monitor.timeutil import now_iso
 
 
+# Targets are read from the store this many at a time, as the spider asks for them.
 PASS_BATCH = 500
+
+
+class StoredTargets:
+    """Targets by id, read from the store a batch at a time as the spider iterates them: one
+    Scrapy crawl for a whole run (no restart, no ramp-up per batch) with flat memory."""
+
+    def __init__(self, store: Store, ids: list[int], batch: int = PASS_BATCH):
+        self.store, self.ids, self.batch = store, ids, batch
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self):
+        for start in range(0, len(self.ids), self.batch):
+            chunk = self.ids[start:start + self.batch]
+            by_id = {t["id"]: t for t in self.store.get_targets(chunk)}
+            yield from (by_id[i] for i in chunk if i in by_id)
 
 
 def summarise(item: CaptureItem) -> dict:
@@ -46,13 +64,10 @@ def crawl_due(store: Store, *, include_all: bool = False, company: str | None = 
             captures.append(summarise(item))
             progress.update(task, advance=1, description=item.capture.url[:60])
 
-        async def in_batches(crawl_pass):
-            # Batches, like the daemon's ticks: memory stays flat whatever the number of targets.
-            for start in range(0, len(target_ids), PASS_BATCH):
-                batch = [store.get_target(i) for i in target_ids[start:start + PASS_BATCH]]
-                await crawl_pass(batch)
+        async def one_pass(crawl_pass):
+            await crawl_pass(StoredTargets(store, target_ids), keep_items=False)
 
-        run_crawl_script(store.path, in_batches, overrides={"DOWNLOAD_TIMEOUT": timeout}, on_item=advance)
+        run_crawl_script(store.path, one_pass, overrides={"DOWNLOAD_TIMEOUT": timeout}, on_item=advance)
     missing = len(target_ids) - len(captures)
     failed = [c for c in captures if c["outcome"] in ("error", "unrecorded")]
     for capture in failed:

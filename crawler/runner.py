@@ -5,7 +5,7 @@ The Twisted reactor cannot be restarted, so everything that crawls in a process 
 """
 
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
 from scrapy import signals
@@ -56,7 +56,9 @@ def run_crawl_script(db_path: str, script: Callable[[CrawlPass], Awaitable], *,
                      install_signal_handlers: bool = True):
     """Start Scrapy, run ``await script(crawl_pass)``, stop; return what the script returned.
 
-    ``crawl_pass(targets)`` fetches those targets once and returns their recorded items;
+    ``crawl_pass(targets)`` fetches those targets once and returns their recorded items
+    (``targets`` may be a lazy iterable such as ``StoredTargets``; ``keep_items=False`` returns
+    none, for passes too long to hold every item);
     ``await crawl_pass.stop()`` ends a pass early (in-flight requests are dropped, what was
     recorded stays). ``on_item`` is called as each capture is recorded (progress bars).
     A script that handles SIGTERM/SIGINT itself passes ``install_signal_handlers=False``.
@@ -73,7 +75,7 @@ def run_crawl_script(db_path: str, script: Callable[[CrawlPass], Awaitable], *,
     process = AsyncCrawlerProcess(settings)
     outcome: dict = {}
 
-    async def crawl_pass(targets: list[dict]) -> list[CaptureItem]:
+    async def crawl_pass(targets: Iterable[dict], *, keep_items: bool = True) -> list[CaptureItem]:
         if not targets:
             return []
         # A pass that may need a browser gets the playwright handler (crawler/render.py).
@@ -81,7 +83,8 @@ def run_crawl_script(db_path: str, script: Callable[[CrawlPass], Awaitable], *,
         items: list[CaptureItem] = []
 
         def collect(item, **_):
-            items.append(item)
+            if keep_items:  # a long pass reports through on_item instead: memory stays flat
+                items.append(item)
             if on_item:
                 on_item(item)
             # Recorded (or dropped) by now: the raw bodies are in the store and the WARC files.

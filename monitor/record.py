@@ -172,7 +172,7 @@ def record_capture(store: Store, capture: Capture, classifier: str = DEFAULT_CLA
         return _record_failure(store, target, capture, None, capture.error_kind, capture.error or "")
     if capture.not_modified:
         with store.transaction():
-            latest = store.latest_version(target["id"])
+            latest = store.latest_version_key(target["id"])
             row = _capture_row(capture, "not-modified", latest and latest["snapshot_sha256"],
                                version_id=latest and latest["id"])
             capture_id = store.insert_row("captures", row)
@@ -193,7 +193,7 @@ def record_capture(store: Store, capture: Capture, classifier: str = DEFAULT_CLA
         # The same bytes, or the same text-bearing markup, as a capture already extracted (and
         # vetted) with the same extractor and selectors: an unchanged page costs no extraction.
         with store.transaction():
-            latest = store.latest_version(target["id"])
+            latest = store.latest_version_key(target["id"])
             if latest and latest["compare_sha256"] == known.compare_sha256:
                 return _record_unchanged(store, target, capture, body_sha256, latest, key, skeleton_sha256)
     try:

@@ -119,7 +119,7 @@ class BatchWriter:
             if compare is None:
                 return None
             capture.known = known = KnownText(body_sha256, compare_sha256=compare)
-        latest = self.store.latest_version(capture.target_id)
+        latest = self.store.latest_version_key(capture.target_id)
         if latest is None or latest["compare_sha256"] != known.compare_sha256:
             return None
         row = self.store.db.execute(

@@ -138,6 +138,12 @@ class Store:
             raise TargetNotFound(f"no target with id {target_id}")
         return _decode_target(rows[0])
 
+    def get_targets(self, target_ids: list[int]) -> list[dict]:
+        """Several targets by id (any order; unknown ids are skipped), selectors decoded."""
+        marks = ", ".join("?" * len(target_ids))
+        return [_decode_target(row) for row in self.db.query(
+            f"SELECT * FROM targets WHERE id IN ({marks})", list(target_ids))] if target_ids else []
+
     def list_targets(self, company: str | None = None, include_removed: bool = False) -> list[dict]:
         """Every watched target (or one company's), with a count of versions, by company then
         type; removed targets only with ``include_removed``."""
@@ -213,6 +219,13 @@ class Store:
         rows = list(self.db.query(
             "SELECT * FROM versions WHERE target_id = ? ORDER BY id DESC LIMIT 1", [target_id]))
         return rows[0] if rows else None
+
+    def latest_version_key(self, target_id: int) -> dict | None:
+        """The newest version's ``id``, ``compare_sha256`` and ``snapshot_sha256``: what an
+        unchanged capture needs, without reading the policy text (the per-capture hot path)."""
+        row = self.db.execute("SELECT id, compare_sha256, snapshot_sha256 FROM versions WHERE target_id = ? "
+                              "ORDER BY id DESC LIMIT 1", [target_id]).fetchone()
+        return {"id": row[0], "compare_sha256": row[1], "snapshot_sha256": row[2]} if row else None
 
     def earlier_version_with(self, target_id: int, compare_sha256: str) -> dict | None:
         """The first version of a target whose compared text hashes to ``compare_sha256``."""

@@ -31,7 +31,7 @@ def preview(store: Store, target: dict, body: bytes, content_type: str | None,
     """Whether this body would change the target's text, the extraction made to tell (None
     when none was needed) and what was known about the body: ``record_capture`` re-uses both
     instead of looking and extracting again."""
-    latest = store.latest_version(target["id"])
+    latest = store.latest_version_key(target["id"])
     if latest is None or not body:
         return False, None, None
     from .record import extraction_key  # record imports this module
