@@ -240,3 +240,30 @@ def test_a_crawl_with_a_tsa_configured_timestamps_its_head(site, cli, db_path, t
     [row] = _rows(db_path, "ledger_timestamps")
     assert (row["seq"], row["entry_hash"]) == tuple(_head(db_path))
     assert "1 RFC 3161 timestamp(s) verify" in cli("verify", "--tsa-ca", tsa.ca_pem, check=0).stderr
+
+
+def test_the_daemon_timestamps_the_head_after_a_tick(site, cli, db_path, tsa):
+    """``run`` with a TSA configured: after the tick that recorded versions, the head has a token."""
+    import os
+    import signal
+    import sys
+
+    from tests.conftest import ROOT
+    from tests.test_daemon import query, wait_for
+    for n in range(2):
+        site.html(f"/p{n}", f"<html><body><main><h1>Policy {n}</h1><p>We collect your email address "
+                            f"for account {n}.</p></main></body></html>")
+        cli("target", "add", site.url(f"/p{n}"), "--company", f"Company {n}", check=0)
+    env = {**os.environ, "POLICYWATCH_DB": str(db_path), "POLICYWATCH_TSA_URL": tsa.url,
+           "POLICYWATCH_TSA_CA": str(tsa.ca_pem)}
+    daemon = subprocess.Popen([sys.executable, "-m", "monitor.cli", "run", "--tick", "0.5", "--no-notify"],
+                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: query(db_path, "SELECT count(*) FROM ledger_timestamps")[0][0] == 1)
+        daemon.send_signal(signal.SIGTERM)
+        _, stderr = daemon.communicate(timeout=20)
+    finally:
+        daemon.kill()
+    assert daemon.returncode == 0, stderr
+    [row] = _rows(db_path, "ledger_timestamps")
+    assert (row["seq"], row["entry_hash"]) == tuple(_head(db_path)) and row["seq"] == 2
