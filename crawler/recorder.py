@@ -22,7 +22,7 @@ import threading
 from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, ThreadPoolExecutor
 
 from monitor import events
-from monitor.errors import InputError
+from monitor.errors import InputError, PolicywatchError
 from monitor.record import Capture
 from monitor.record_batch import BatchOutcome, BatchWriter
 
@@ -54,14 +54,33 @@ def _start_writer(db_path: str, warc_dir: str, warc_max_bytes: int,
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         events.restore(listeners)  # e.g. the outbox: deliveries commit with their change
-    _local.writer = BatchWriter(db_path, warc_dir, warc_max_bytes)
+    _local.opening = (db_path, warc_dir, warc_max_bytes)
+    _local.writer = None
+    _open_writer()
 
 
-def _ready() -> bool:
-    return True
+def _open_writer() -> str | None:
+    """Open this writer's store and WARC files; the reason when they cannot be opened.
+
+    Never raises: an initializer that raises breaks the whole pool with a vague error, where
+    each capture should say what is wrong (a read-only or full disk) and a later batch should
+    try again (the disk may have been fixed)."""
+    if _local.writer is None:
+        try:
+            _local.writer = BatchWriter(*_local.opening)
+        except PolicywatchError as error:
+            return str(error)
+    return None
+
+
+def _ready() -> str | None:
+    return None
 
 
 def _record_batch(captures: list[Capture]) -> list[BatchOutcome]:
+    error = _open_writer()
+    if error is not None:
+        return [BatchOutcome(dropped=f"target {c.target_id}: not recorded: {error}") for c in captures]
     return _local.writer.record(captures)
 
 

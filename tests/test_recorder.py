@@ -117,3 +117,23 @@ def test_an_unknown_mode_is_one_clear_error(store_with_targets, tmp_path):
     db, _ = store_with_targets
     with pytest.raises(InputError, match="POLICYWATCH_RECORD_IN must be one of process, thread"):
         CaptureRecorder(str(db), str(tmp_path / "warc"), 10 << 20, "fork")
+
+
+@pytest.mark.parametrize("mode", ["process", "thread"])
+def test_a_writer_that_cannot_open_its_files_says_why_and_tries_again(store_with_targets, tmp_path, mode):
+    db, targets = store_with_targets
+    blocker = tmp_path / "warc"
+    blocker.write_text("a file where the WARC directory should be")
+    recorder = CaptureRecorder(str(db), str(blocker), 10 << 20, mode)
+
+    async def scenario():
+        refused = await recorder.record(capture(targets[0], 0))
+        blocker.unlink()  # the operator fixes it; the next batch opens the files
+        return refused, await recorder.record(capture(targets[1], 1))
+
+    try:
+        refused, recorded = asyncio.run(scenario())
+    finally:
+        recorder.close()
+    assert refused.recorded is None and "cannot create WARC directory" in refused.dropped
+    assert recorded.recorded.outcome == "first-version"
