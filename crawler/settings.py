@@ -15,6 +15,10 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 1
 # Each response yields one capture. Scrapy starts CONCURRENT_ITEMS asyncio tasks to drain every
 # async callback's output (default 100): with one item that is 99 idle tasks per page.
 CONCURRENT_ITEMS = 1
+# Responses whose captures wait for the recorder hold memory; Scrapy stops downloading past this
+# many bytes of them (counted at least 1 KB each). The default (5 MB) let ~5,000 small pages
+# queue ahead of a slower writer (~100 MB); 1 MB is still over 60 full pages, more than a batch.
+SCRAPER_SLOT_MAX_ACTIVE_SIZE = 1_000_000
 DOWNLOAD_TIMEOUT = 30
 # Bound what a hostile server can make us read (Scrapy aborts bigger bodies: a capture error).
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024

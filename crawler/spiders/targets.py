@@ -1,5 +1,6 @@
 """The spider that fetches due targets and emits one capture per attempt, success or failure."""
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import scrapy
@@ -23,6 +24,11 @@ from crawler.items import CaptureItem
 from crawler.render import handler_installed, render_meta
 from monitor.record import Capture
 from monitor.timeutil import now_iso
+
+# Start requests queued ahead of the downloader, in multiples of CONCURRENT_REQUESTS; how often
+# to look again when the queue is full (see TargetsSpider._wait_for_room).
+SCHEDULED_AHEAD = 2
+WAIT_FOR_ROOM_SECONDS = 0.005
 
 # Statuses handed to the callback rather than dropped: 304 (conditional GET) and every error,
 # so each becomes a recorded capture. Redirects are left to RedirectMiddleware.
@@ -95,6 +101,7 @@ class TargetsSpider(scrapy.Spider):
 
     async def start(self):
         for target in self.targets:
+            await self._wait_for_room()
             js = target.get("render") == "js"
             # A rendered page has no validators worth trusting: always fetch it whole.
             yield scrapy.Request(
@@ -103,6 +110,17 @@ class TargetsSpider(scrapy.Spider):
                 meta={"target": target, "started_at": now_iso(),
                       "handle_httpstatus_list": HANDLED_STATUSES,
                       **(render_meta(target) if js and handler_installed(self.settings) else {})})
+
+    async def _wait_for_room(self) -> None:
+        """Hand Scrapy a target only when its scheduler is nearly empty.
+
+        Scrapy keeps taking start requests while its downloader is full (they wait in the
+        scheduler), so 100,000 targets would all become requests in memory at once. A short
+        queue keeps every download slot busy, and memory flat however many targets a pass has."""
+        stats, room = self.crawler.stats, SCHEDULED_AHEAD * self.settings.getint("CONCURRENT_REQUESTS")
+        while self.crawler.engine.running and (
+                (stats.get_value("scheduler/enqueued") or 0) - (stats.get_value("scheduler/dequeued") or 0) >= room):
+            await asyncio.sleep(WAIT_FOR_ROOM_SECONDS)
 
     async def parse(self, response) -> AsyncIterator[CaptureItem]:
         target = response.meta["target"]
