@@ -36,6 +36,9 @@ TELNETCONSOLE_ENABLED = False
 EXTENSIONS = {
     # Scrapy's remote-control extension opens a listening port; a monitor needs none.
     "scrapy.extensions.remote_control.RemoteControl": None,
+    # AutoThrottle, except that a 304 (our conditional GET answered) may shorten the delay.
+    "scrapy.extensions.throttle.AutoThrottle": None,
+    "crawler.throttle.ConditionalAwareAutoThrottle": 0,
 }
 HTTPCACHE_ENABLED = False
 LOG_LEVEL = "WARNING"
