@@ -12,8 +12,9 @@ other against the same server, ``--repeat`` times, alternating:
 
 - bare Scrapy: a spider that fetches each URL and keeps nothing, with Scrapy's defaults except
   the crawler's concurrency (16 requests, 1 per domain) and its reactor;
-- ``policywatch crawl --all --no-notify``: fetch, confirm, WARC, snapshot, extract, normalise,
-  compare, record, in one process.
+- ``policywatch crawl --all --no-notify``: fetch, change check (bytes, then page skeleton),
+  confirm; then WARC, snapshot, extract when needed, normalise, compare and record in its writer
+  process (docs/decisions/0010).
 
 Figures: pages/s over the whole command (process start to exit), and pages/s between the
 first and the last response ("steady": start-up excluded). Scenarios:
