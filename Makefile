@@ -25,8 +25,9 @@ demo: $(VENV)/.installed
 	$(BIN)/policywatch demo
 
 ## System packages the tests drive for real: Debian's Chromium (browser tests, JS rendering)
-## and redis-server (scale-out tests). Installed when missing and we may (root with apt-get).
-SYSTEM_PACKAGES := chromium:chromium redis-server:redis-server
+## redis-server (scale-out tests) and openssl (an independent check of RFC 3161 tokens).
+## Installed when missing and we may (root with apt-get).
+SYSTEM_PACKAGES := chromium:chromium redis-server:redis-server openssl:openssl
 system-deps:
 	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
 	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair##*:}"; done; \
