@@ -11,13 +11,10 @@ Browser downloads are impossible here, so Playwright is pointed at the system Ch
 a clear ``render-unavailable`` capture error.
 """
 
-import os
-
 from scrapy_playwright.page import PageMethod
 
-CHROMIUM = os.environ.get("POLICYWATCH_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+from monitor.chromium import CHROMIUM, CHROMIUM_ARGS, chromium_available
+
 HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
 # Statuses that mean "a browser might get through" (bot management answers plain clients so).
 BLOCKED_STATUSES = (403, 406)
@@ -27,7 +24,7 @@ SELECTOR_TIMEOUT_MS = 15_000
 
 def available() -> bool:
     """True when the system Chromium is installed."""
-    return os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK)
+    return chromium_available(CHROMIUM)
 
 
 def settings() -> dict:

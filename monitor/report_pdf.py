@@ -2,16 +2,14 @@
 
 Playwright is already installed (the crawler renders JavaScript pages with it) and cannot
 download browsers here, so it drives Debian's Chromium, found the way ``crawler/render.py``
-finds it (``POLICYWATCH_CHROMIUM``, default ``/usr/bin/chromium``); this module does not import
-the crawler, which would pull Scrapy into ``monitor``. See docs/decisions/0009.
+finds it (``monitor.chromium``). See docs/decisions/0009.
 """
 
 import os
 from pathlib import Path
 
-# Headless printing of a local page: no sandbox (root in containers), no network services.
-_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run"]
+from .chromium import CHROMIUM, CHROMIUM_ARGS, chromium_available
+
 _TIMEOUT_MS = 60_000
 
 
@@ -21,7 +19,7 @@ class PdfUnavailable(Exception):
 
 def chromium_path() -> str:
     """The Chromium executable to print with."""
-    return os.environ.get("POLICYWATCH_CHROMIUM", "/usr/bin/chromium")
+    return os.environ.get("POLICYWATCH_CHROMIUM", CHROMIUM)
 
 
 def html_to_pdf(html: str, out: Path) -> str:
@@ -30,7 +28,7 @@ def html_to_pdf(html: str, out: Path) -> str:
     Raises ``PdfUnavailable`` when there is no browser or it fails; ``out`` is then not written.
     """
     executable = chromium_path()
-    if not (os.path.isfile(executable) and os.access(executable, os.X_OK)):
+    if not chromium_available(executable):
         raise PdfUnavailable(f"no browser to print it with: {executable} is not installed "
                              "(apt-get install chromium, or set POLICYWATCH_CHROMIUM)")
     try:
@@ -41,7 +39,7 @@ def html_to_pdf(html: str, out: Path) -> str:
     partial = out.with_name(out.name + ".partial")
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=executable, headless=True, args=_ARGS,
+            browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS,
                                                  timeout=_TIMEOUT_MS)
             try:
                 page = browser.new_page()
