@@ -98,7 +98,7 @@ def fetch_only(redis_port: int, prefix: str, site: FixtureSite, pages: int) -> f
     """Workers alone: push target messages straight to the queue, time until every capture is back."""
     import redis
 
-    from crawler import redis_queue
+    from crawler.redis import queue as redis_queue
     keys, client = redis_queue.Keys(prefix), redis.Redis(port=redis_port)
     try:
         messages = [redis_queue.target_message({"id": n + 1, "url": site.url(f"/p{n}"), "claimed_at": "bench"})

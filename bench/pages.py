@@ -1,6 +1,6 @@
 """Policy-sized pages and a fast local server for the crawl benchmarks (bench_crawl, bench_scale).
 
-Pages are built from the bundled sample policies (data/samples/*.html): each page gets its own
+Pages are built from the bundled sample policies (monitor/samples/*.html): each page gets its own
 company name, a per-page paragraph, and the boilerplate a real policy page carries (navigation,
 footer links, an inline script), about 16 KB each.
 
@@ -26,7 +26,7 @@ import socket
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = sorted((ROOT / "data" / "samples").glob("*.html"))
+SAMPLES = sorted((ROOT / "monitor" / "samples").glob("*.html"))
 TOKEN = b"@@TOKEN@@"
 PAGE_PATH = "/p{n}/privacy"
 

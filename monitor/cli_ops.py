@@ -29,7 +29,9 @@ def run_command(ctx, tick, batch, lease, no_notify, max_ticks, timeout, redis_ur
     from crawler.daemon import run_daemon
     notify.install()
     if redis_url:
-        from crawler.distributed import run_distributed
+        from crawler.redis import require_extra
+        require_extra("run --redis")
+        from crawler.redis.distributed import run_distributed  # needs the redis extra
         err.print(f"policywatch daemon on {ctx.obj['db']}, fetching through workers on {redis_url}; "
                   "SIGTERM to stop")
         counts = run_distributed(ctx.obj["db"], redis_url, prefix=redis_prefix, tick_seconds=tick,

@@ -37,7 +37,9 @@ def _settings(pairs: tuple[str, ...]) -> dict:
               help="Override a Scrapy setting (repeatable), e.g. -s CONCURRENT_REQUESTS_PER_DOMAIN=2.")
 def worker_command(redis_url, prefix, concurrency, timeout, render, pairs):
     """Fetch targets from Redis and push captures back until SIGTERM/SIGINT; print stats as JSON."""
-    from crawler.distributed import run_worker
+    from crawler.redis import require_extra
+    require_extra("worker")
+    from crawler.redis.distributed import run_worker  # needs the redis extra
     overrides = {"DOWNLOAD_TIMEOUT": timeout, **_settings(pairs)}
     if concurrency:
         overrides["CONCURRENT_REQUESTS"] = concurrency

@@ -1,6 +1,6 @@
 """``policywatch demo``: the whole monitor loop on the bundled samples, with no internet.
 
-It serves the sample policies from ``data/samples`` on 127.0.0.1, tracks them in a fresh
+It serves the sample policies bundled in ``monitor/samples`` on 127.0.0.1, tracks them in a fresh
 database, crawls with Scrapy, edits them the way companies do (a material edit to one, a
 date-only edit to the other), crawls again, and shows what policywatch recorded and the
 alert a local webhook received.
@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import threading
+from importlib import resources
 from functools import partial
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -35,11 +36,11 @@ DATE_EDIT = ("Last updated: November 22, 2012", "Last updated: November 24, 2026
 
 
 def samples_dir() -> Path:
-    """The bundled samples: ``data/samples`` next to the project (source checkout)."""
-    here = Path(__file__).resolve().parent.parent / "data" / "samples"
-    if here.is_dir():
+    """The bundled sample policies: package data (``monitor/samples``), installed with the package."""
+    here = Path(str(resources.files("monitor").joinpath("samples")))
+    if (here / SAMPLES[0]).is_file():
         return here
-    raise InputError(f"sample policies not found in {here}")
+    raise InputError(f"sample policies not found in {here} (a broken install: reinstall policywatch)")
 
 
 class _QuietFiles(SimpleHTTPRequestHandler):

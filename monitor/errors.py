@@ -26,6 +26,10 @@ class InputError(PolicywatchError):
     """A file or argument given by the user cannot be used."""
 
 
+class MissingExtraError(PolicywatchError):
+    """A command needs an optional extra (``pip install 'policywatch[EXTRA]'``) that is not installed."""
+
+
 class ExtractionError(PolicywatchError):
     """A body could not be turned into policy text (no match, empty, not a document)."""
 

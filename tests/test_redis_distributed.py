@@ -199,7 +199,7 @@ def test_a_sigkilled_worker_loses_nothing_its_claims_are_requeued(site, db_path,
 
 
 def test_malformed_messages_are_rejected_and_counted_without_losing_the_others(site, db_path, redis_url):
-    from crawler.redis_queue import Keys
+    from crawler.redis.queue import Keys
     keys, client = Keys(), redis.Redis.from_url(redis_url)
     add_targets(site, db_path, count=40)
     daemon = start_run(redis_url, db_path, "--batch", "100")

@@ -10,8 +10,8 @@ from monitor.timeutil import now_iso
 from tests.test_redis_distributed import PAGE, redis_url  # noqa: F401 (the fixture)
 
 redis = pytest.importorskip("redis", reason="the redis extra is part of the test extra")
-from crawler import redis_queue  # noqa: E402
-from crawler.redis_queue import MessageError, parse_capture_message, parse_target_message  # noqa: E402
+from crawler.redis import queue as redis_queue  # noqa: E402
+from crawler.redis.queue import MessageError, parse_capture_message, parse_target_message  # noqa: E402
 
 GOOD_TARGET = {"v": 1, "target_id": 7, "url": "https://example.com/privacy", "claim": "2026-01-01T00:00:00.000000Z",
                "etag": '"abc"', "last_modified": None, "select": ["main"], "remove": [], "render": None,
@@ -67,7 +67,7 @@ def test_capture_messages_round_trip_bodies_headers_and_errors():
 
 
 def test_a_late_answer_to_a_requeued_claim_is_dropped_not_recorded_twice(site, db_path, redis_url):  # noqa: F811
-    from crawler.distributed import Recorder
+    from crawler.redis.distributed import Recorder
     url = site.html("/p", PAGE.format(n=1, extra=""))
     store = open_store(db_path)
     target = store.add_target(url, "Acme")

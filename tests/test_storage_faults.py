@@ -22,7 +22,7 @@ import pytest
 from monitor.warc import read_records
 
 ROOT = Path(__file__).resolve().parent.parent
-POLICY = (ROOT / "data" / "samples" / "micromax-privacy-2012.html").read_text(encoding="utf-8")
+POLICY = (ROOT / "monitor" / "samples" / "micromax-privacy-2012.html").read_text(encoding="utf-8")
 CHANGED = POLICY.replace("Micromax respects your privacy",
                          "Micromax may sell your personal information to data brokers and respects your privacy", 1)
 # What the one error line must say: the disk is full, or it cannot be written.

@@ -24,7 +24,7 @@ import threading
 import time
 
 
-from crawler import redis_queue
+from crawler.redis import queue as redis_queue
 from crawler.runner import crawler_settings
 from monitor.lock import DaemonLock
 from monitor.schedule import CLAIM_LEASE_SECONDS, claim_due, next_due_at, release
@@ -278,7 +278,7 @@ def worker_settings(redis_url: str, prefix: str = redis_queue.DEFAULT_PREFIX, *,
             # 100: bound the capture exactly as a local crawl does.
             "crawler.pipelines.BoundCapturePipeline": 100,
             # 300: push it, with its claim token, to the recorder.
-            "crawler.redis_pipelines.RedisCapturePipeline": 300,
+            "crawler.redis.pipelines.RedisCapturePipeline": 300,
         },
         "LOG_INSTALL_ROOT_HANDLER": False,  # the CLI owns logging
         **(rendering.settings() if render else {}),
@@ -294,7 +294,7 @@ def run_worker(redis_url: str, prefix: str = redis_queue.DEFAULT_PREFIX, *, rend
     """Fetch target messages from Redis until SIGTERM/SIGINT; return the ``policywatch/`` stats."""
     from scrapy.crawler import AsyncCrawlerProcess
 
-    from crawler.spiders.redis_worker import RedisWorkerSpider
+    from crawler.redis.worker_spider import RedisWorkerSpider
     redis_queue.connect(redis_url).close()  # fail fast, with a readable error, on a bad URL
     process = AsyncCrawlerProcess(worker_settings(redis_url, prefix, render=render, overrides=overrides))
     crawler = process.create_crawler(RedisWorkerSpider)

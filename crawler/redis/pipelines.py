@@ -1,7 +1,7 @@
 """The worker's pipeline: push each capture back through Redis to the recorder.
 
 A worker has no store: ``BoundCapturePipeline`` (100) bounds the capture as on one machine, then
-``RedisCapturePipeline`` (300) pushes it with its claim token (``crawler.redis_queue``). The
+``RedisCapturePipeline`` (300) pushes it with its claim token (``crawler.redis.queue``). The
 recorder inside ``policywatch run --redis`` archives it to WARC and records it.
 """
 
@@ -9,8 +9,8 @@ import logging
 
 from scrapy.exceptions import DropItem, NotConfigured
 
-from crawler import redis_queue
-from crawler.spiders.redis_worker import RemoteCaptureItem
+from crawler.redis import queue as redis_queue
+from crawler.redis.worker_spider import RemoteCaptureItem
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import scrapy
 from scrapy_redis.spiders import RedisSpider
 
-from crawler import redis_queue
+from crawler.redis import queue as redis_queue
 from crawler.items import CaptureItem
 from crawler.render import handler_installed, render_meta
 from crawler.spiders.targets import HANDLED_STATUSES, TargetsSpider, conditional_headers
@@ -62,10 +62,10 @@ def changes_text(target: dict, capture) -> bool:
 
 
 class RedisWorkerSpider(RedisSpider, TargetsSpider):
-    """Pop target messages, fetch, emit ``RemoteCaptureItem``s (pushed by ``crawler.redis_pipelines``)."""
+    """Pop target messages, fetch, emit ``RemoteCaptureItem``s (pushed by ``crawler.redis.pipelines``)."""
 
     name = "policywatch-worker"
-    # The key comes from the REDIS_START_URLS_KEY setting (crawler.distributed.worker_settings).
+    # The key comes from the REDIS_START_URLS_KEY setting (crawler.redis.distributed.worker_settings).
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
