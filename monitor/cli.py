@@ -221,7 +221,7 @@ def show(ctx, change_id, as_json):
 @click.option("--remove", multiple=True, metavar="CSS", help="CSS selector to drop (HTML files).")
 @click.option("--json", "as_json", is_flag=True, help="Print the diff and classification as JSON.")
 def diff(old, new, select, remove, as_json):
-    """Compare two local files (HTML, Markdown or text). Never touches the database."""
+    """Compare two local files (HTML, Markdown, text or PDF). Never touches the database."""
     old_text = _extract_file(old, select, remove)
     new_text = _extract_file(new, select, remove)
     report = diff_report(old_text, new_text)
