@@ -31,6 +31,12 @@ def serve_command(ctx, host, port, base_url, workers):
     from .web.app import create_app
     path = _ensure_store(ctx)
     click.echo(f"policywatch: serving {path} on http://{host}:{port}/", err=True)
+    if not base_url:
+        # Feed ids and citations must not follow each request's Host header (forgeable, and a
+        # reader would see every entry as new when it changes): one fixed base instead.
+        base_url = f"http://{host}:{port}"
+        click.echo(f"policywatch: warning: no --base-url; feed ids and links use {base_url} "
+                   "(set the public URL readers use)", err=True)
     if workers > 1:
         import os
         os.environ["POLICYWATCH_WEB_DB"] = path

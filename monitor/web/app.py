@@ -9,6 +9,7 @@ from pathlib import Path
 
 import sqlite_utils
 from starlette.applications import Starlette
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
@@ -18,7 +19,7 @@ from ..errors import StoreError
 from ..health import status_report
 from ..store import Store
 from . import api, feeds, pages
-from .queries import ChangeFilter, NotFound, Queries
+from .queries import MAX_SQL_INT, ChangeFilter, NotFound, Queries, parse_id
 from .render import CSP, Links, make_environment
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -52,21 +53,59 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+# Without --base-url, links and feed ids use this (``serve`` passes its own host and port):
+# never the request's Host header, which a client can forge into links and feed ids.
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+
+
+class IdConvertor(Convertor):
+    """``{id:id}``: a database id in a path. Only ASCII digits within SQLite's integer range match,
+    so ``/change/99999999999999999999/`` is a 404, not an overflow."""
+
+    regex = "[0-9]{1,19}"
+
+    def convert(self, value: str) -> int:
+        number = int(value)
+        if number > MAX_SQL_INT:
+            raise NotFound(value)
+        return number
+
+    def to_string(self, value: int) -> str:
+        return str(int(value))
+
+
+register_url_convertor("id", IdConvertor())
+
+
+# Offset pagination past this page is never useful, and page × size must stay an SQL integer.
+MAX_PAGE = 1_000_000
+
+
+def _page(value) -> int:
+    """A 1-based page number from a query parameter, clamped to ``MAX_PAGE``."""
+    return max(1, min(MAX_PAGE, parse_id(value, 1)))
+
+
 def _int(value, default: int = 0) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
+    """A query parameter as a non-negative id-sized integer, or ``default`` (never an error)."""
+    return parse_id(value, default)
+
+
+def _chain(first: str, rest):
+    yield first
+    yield from rest
 
 
 def create_app(db_path: str, base_url: str = "") -> SecurityHeaders:
-    """The ASGI app over the store at ``db_path``. ``base_url`` makes feed and citation links
-    absolute; without it they use the URL each request came in on."""
+    """The ASGI app over the store at ``db_path``. ``base_url`` is the public URL that feed ids,
+    citations and API links are built from (``DEFAULT_BASE_URL`` without one): the same whatever
+    ``Host`` a request claims."""
     queries = Queries(db_path)
     env = make_environment()
+    links = Links(base_url or DEFAULT_BASE_URL)
 
     def links_for(request: Request) -> Links:
-        return Links(base_url or str(request.base_url))
+        return links
 
     def page(request: Request, template: str, context: dict, status: int = 200) -> HTMLResponse:
         html = env.get_template(template).render(links=links_for(request), request_path=request.url.path,
@@ -84,14 +123,14 @@ def create_app(db_path: str, base_url: str = "") -> SecurityHeaders:
     def companies(request: Request):
         params = request.query_params
         letter = (params.get("letter") or "")[:1]
-        return page(request, "companies.html", pages.companies(queries, letter, max(1, _int(params.get("page"), 1))))
+        return page(request, "companies.html", pages.companies(queries, letter, _page(params.get("page"))))
 
     def company(request: Request):
         return page(request, "company.html", pages.company(queries, request.path_params["slug"]))
 
     def document(request: Request):
         return page(request, "document.html", pages.document(
-            queries, request.path_params["id"], max(1, _int(request.query_params.get("page"), 1))))
+            queries, request.path_params["id"], _page(request.query_params.get("page"))))
 
     def change(request: Request):
         links = links_for(request)
@@ -121,20 +160,23 @@ def create_app(db_path: str, base_url: str = "") -> SecurityHeaders:
     def search(request: Request):
         params = request.query_params
         return page(request, "search.html", pages.search(
-            queries, (params.get("q") or "").strip(), max(1, _int(params.get("page"), 1)),
+            queries, (params.get("q") or "").strip(), _page(params.get("page")),
             "current" if params.get("scope") == "current" else ""))
 
     def feed(request: Request):
         kind = request.path_params.get("kind", "all")
         key = request.path_params.get("key", "")
-        if kind == "document" and not key.isdigit():
+        if kind == "document" and not parse_id(key):
             raise NotFound(key)
         text = feeds.atom(env, queries, links_for(request), kind, key)
         return Response(text, media_type="application/atom+xml; charset=utf-8")
 
     def export_csv(request: Request):
         rows = feeds.csv_rows(queries, links_for(request), ChangeFilter.from_params(request.query_params))
-        return StreamingResponse(rows, media_type="text/csv; charset=utf-8", headers={
+        # The first batch is read before the 200 goes out: a failing query answers with an
+        # error status, not a 200 and a truncated body.
+        first = next(rows)
+        return StreamingResponse(_chain(first, rows), media_type="text/csv; charset=utf-8", headers={
             "content-disposition": 'attachment; filename="policywatch-changes.csv"'})
 
     def api_changes(request: Request):
@@ -149,14 +191,14 @@ def create_app(db_path: str, base_url: str = "") -> SecurityHeaders:
     def api_companies(request: Request):
         params = request.query_params
         return JSONResponse(api.companies(queries, (params.get("letter") or "")[:1],
-                                          max(1, _int(params.get("page"), 1))))
+                                          _page(params.get("page"))))
 
     def api_company(request: Request):
         return JSONResponse(api.company(queries, request.path_params["slug"]))
 
     def api_document(request: Request):
         return JSONResponse(api.document(queries, request.path_params["id"],
-                                         max(1, _int(request.query_params.get("page"), 1))))
+                                         _page(request.query_params.get("page"))))
 
     def api_version(request: Request):
         return JSONResponse(api.version(queries, request.path_params["id"]))
@@ -170,13 +212,15 @@ def create_app(db_path: str, base_url: str = "") -> SecurityHeaders:
     def api_search(request: Request):
         params = request.query_params
         return JSONResponse(api.search(queries, (params.get("q") or "").strip(),
-                                       max(1, _int(params.get("page"), 1)),
+                                       _page(params.get("page")),
                                        "current" if params.get("scope") == "current" else ""))
 
     def health(request: Request):
         # For load balancers and uptime probes: 200 when healthy, 503 with the reasons when
         # targets are broken or alerts are dead. Read-only, like every page.
         report = status_report(Store(sqlite_utils.Database(queries.conn), str(db_path)))
+        # The server's file layout is nobody's business on a public endpoint (status keeps it).
+        report["database"].pop("path", None)
         return JSONResponse(report, status_code=200 if report["healthy"] else 503)
 
     async def on_not_found(request: Request, error: Exception):
@@ -185,18 +229,20 @@ def create_app(db_path: str, base_url: str = "") -> SecurityHeaders:
         return not_found(request, str(error) if isinstance(error, NotFound) else request.url.path)
 
     async def on_store_error(request: Request, error: Exception):
-        return page(request, "error.html", {"title": "Store unavailable", "message": str(error)}, 503)
+        # Not the error itself: it names the database file.
+        return page(request, "error.html", {"title": "Store unavailable", "message":
+                    "The database cannot be read right now; try again shortly."}, 503)
 
     routes = [
         Route("/", home), Route("/companies/", companies), Route("/company/{slug}/", company),
-        Route("/document/{id:int}/", document), Route("/change/{id:int}/", change),
-        Route("/version/{id:int}/", version), Route("/capture/{id:int}/raw", raw),
+        Route("/document/{id:id}/", document), Route("/change/{id:id}/", change),
+        Route("/version/{id:id}/", version), Route("/capture/{id:id}/raw", raw),
         Route("/compare/", compare), Route("/search/", search),
         Route("/feeds/{kind:str}.atom", feed), Route("/feeds/{kind:str}/{key:str}.atom", feed),
         Route("/export/changes.csv", export_csv),
-        Route("/api/changes", api_changes), Route("/api/changes/{id:int}", api_change),
+        Route("/api/changes", api_changes), Route("/api/changes/{id:id}", api_change),
         Route("/api/companies", api_companies), Route("/api/companies/{slug}", api_company),
-        Route("/api/documents/{id:int}", api_document), Route("/api/versions/{id:int}", api_version),
+        Route("/api/documents/{id:id}", api_document), Route("/api/versions/{id:id}", api_version),
         Route("/api/compare", api_compare), Route("/api/search", api_search),
         Route("/health", health),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),

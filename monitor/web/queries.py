@@ -25,6 +25,21 @@ MAX_SEARCH_PAGES = 25
 CLASSES = ("material", "editorial", "noise")
 
 
+# SQLite integers are signed 64-bit: a larger id or cursor cannot exist, and binding one raises.
+MAX_SQL_INT = 2**63 - 1
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+
+def parse_id(value, default: int = 0) -> int:
+    """A non-negative integer from a hostile string (ASCII digits only, within SQLite's range),
+    or ``default``: "²", "-1", "1e9" and 20-digit numbers are not ids."""
+    text = str(value).strip() if value is not None else ""
+    if not _DIGITS.fullmatch(text):
+        return default
+    number = int(text)
+    return number if number <= MAX_SQL_INT else default
+
+
 class NotFound(LookupError):
     """The requested company, document, version or change does not exist."""
 
@@ -80,10 +95,7 @@ class ChangeFilter:
             severity = max(0, min(3, int(params.get("severity") or 0)))
         except ValueError:
             severity = 0
-        try:
-            target_id = int(params.get("document") or 0)
-        except ValueError:
-            target_id = 0
+        target_id = parse_id(params.get("document"))
         return cls(klass if klass in CLASSES else "", severity,
                    (params.get("topic") or "").strip()[:40], slugify(params.get("company"))
                    if params.get("company") else "", target_id)
