@@ -40,6 +40,11 @@ EXTENSIONS = {
     "scrapy.extensions.throttle.AutoThrottle": None,
     "crawler.throttle.ConditionalAwareAutoThrottle": 0,
 }
+DOWNLOADER_MIDDLEWARES = {
+    # Before anything else touches the request (redirects come back through here): never fetch
+    # link-local/metadata addresses, private ones only when allowed (crawler/address_guard.py).
+    "crawler.address_guard.AddressGuardMiddleware": 50,
+}
 HTTPCACHE_ENABLED = False
 LOG_LEVEL = "WARNING"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"

@@ -121,7 +121,9 @@ def run_demo(workdir: Path, console: Console) -> dict:
                 console.print(f"  {item.capture.url} → {item.recorded.outcome}")
             return first, second
 
-        first, second = run_crawl_script(store.path, script)
+        # The demo's site runs on 127.0.0.1: allow private targets for this crawl only.
+        first, second = run_crawl_script(store.path, script,
+                                         overrides={"POLICYWATCH_ALLOW_PRIVATE_TARGETS": True})
         report = send_pending(store, base_url="http://127.0.0.1:8000")
 
         console.rule("5. Targets")

@@ -11,6 +11,10 @@ import pytest
 from tests.receivers import WebhookReceiver
 from tests.sites import FixtureSite
 
+# Every test site runs on 127.0.0.1, which policywatch refuses to fetch unless told otherwise
+# (crawler/address_guard.py); subprocesses inherit this. tests/test_address_guard.py unsets it.
+os.environ["POLICYWATCH_ALLOW_PRIVATE_TARGETS"] = "1"
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CLI_TIMEOUT = 120

@@ -19,6 +19,7 @@ from twisted.internet import error as net_errors
 from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
+from crawler.address_guard import BlockedAddressError
 from crawler.confirm import confirmation_body, render_retry
 from crawler.items import CaptureItem
 from crawler.render import handler_installed, render_meta
@@ -77,6 +78,8 @@ def error_kind(failure: Failure, engine_running: bool = True) -> tuple[str, str]
     for exception_type, kind, message in checks:
         if failure.check(exception_type):
             return kind, message
+    if failure.check(BlockedAddressError):
+        return "blocked-address", str(failure.value)
     if failure.check(IgnoreRequest):
         text = str(failure.value)
         if "redirect" in text.lower():
