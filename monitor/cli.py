@@ -18,7 +18,7 @@ from . import views
 from .compare import diff_report
 from .errors import InputError, PolicywatchError
 from .extract import extract
-from .store import DEFAULT_DOC_TYPE, default_db_path, open_store
+from .store import DEFAULT_DOC_TYPE, default_db_path, open_store, require_database
 from .timeutil import parse_interval
 
 EXIT_FAILED = 1
@@ -64,10 +64,22 @@ class PolicywatchGroup(click.Group):
             sys.exit(130)
 
 
-def _store(ctx):
+def database_path(ctx, create: bool = False) -> str:
+    """The ``--db``/``POLICYWATCH_DB`` path, checked: unless ``create``, a missing file is a
+    one-line error (``DatabaseMissing``) rather than a new empty database that answers
+    "no targets yet" to a typo. The one gate every command's database goes through; only
+    ``init``, ``target add``/``import``, ``subscribe`` and ``backfill`` pass ``create``."""
+    path = ctx.obj["db"]
+    if not create:
+        require_database(path)
+    return path
+
+
+def _store(ctx, create: bool = False):
+    """The command's store (see ``database_path``), with the notifier listening to its events."""
     import notify
     notify.install()
-    return open_store(ctx.obj["db"])
+    return open_store(database_path(ctx, create), create=create)
 
 
 def _emit_json(data) -> None:
@@ -114,7 +126,7 @@ def cli(ctx, db_path, verbose, log_format):
 @click.pass_context
 def init(ctx):
     """Create or migrate the database."""
-    store = _store(ctx)
+    store = _store(ctx, create=True)
     err.print(f"database ready: {store.path}")
 
 
@@ -134,7 +146,7 @@ def target():
 @click.pass_context
 def target_add(ctx, url, company, doc_type, select, remove, every, as_json):
     """Watch URL as COMPANY's document."""
-    added = _store(ctx).add_target(url, company, doc_type, list(select), list(remove), parse_interval(every))
+    added = _store(ctx, create=True).add_target(url, company, doc_type, list(select), list(remove), parse_interval(every))
     if as_json:
         _emit_json(added)
     err.print(f"added target {added['id']}: {added['company']} — {added['doc_type']} ({added['url']})")
@@ -282,7 +294,7 @@ def subscribe(ctx, apprise_url, company, doc_type, topic, min_severity, class_fi
     unknown = sorted(set(topic) - set(TOPICS))
     if unknown:
         raise InputError(f"unknown topic(s) {', '.join(unknown)}; known: {', '.join(TOPICS)}")
-    added = add_subscription(_store(ctx), apprise_url, name=name, companies=company, doc_types=doc_type,
+    added = add_subscription(_store(ctx, create=True), apprise_url, name=name, companies=company, doc_types=doc_type,
                              topics=topic, min_severity=min_severity, class_filter=class_filter,
                              digest=digest, fmt=fmt, operator=operator)
     if as_json:

@@ -13,9 +13,9 @@ from .catalogue import import_targets
 from .reextract import reextract
 
 
-def _store(ctx):
+def _store(ctx, create: bool = False):
     from .cli import _store as open_cli_store
-    return open_cli_store(ctx)
+    return open_cli_store(ctx, create)
 
 
 def _emit_json(data) -> None:
@@ -52,7 +52,7 @@ def import_command(ctx, file, every, as_json):
     YAML: a list (top level or under `targets:`) of {company, url, type, select, remove, every,
     render}. OTA: declarations/<Service>.json, every document type. Tracked URLs are skipped.
     """
-    report = import_targets(_store(ctx), file, every)
+    report = import_targets(_store(ctx, create=True), file, every)
     if as_json:
         _emit_json(report.as_json())
     for warning in report.warnings:

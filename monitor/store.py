@@ -16,7 +16,7 @@ from pathlib import Path
 import sqlite_utils
 
 from . import schema
-from .errors import ChangeNotFound, InputError, StoreError, TargetNotFound
+from .errors import ChangeNotFound, DatabaseMissing, InputError, StoreError, TargetNotFound
 from .timeutil import now_iso
 
 DEFAULT_DB_PATH = "data/policywatch.db"
@@ -296,12 +296,23 @@ def _decode_change(row: dict) -> dict:
     return change
 
 
-def open_store(path: str | os.PathLike | None = None) -> Store:
-    """Open (creating and migrating if needed) the database at ``path``.
+def require_database(path: str | os.PathLike) -> None:
+    """Raise ``DatabaseMissing`` (one line naming the absolute path) if no database file is at
+    ``path``: a mistyped ``--db`` must not look like a database that lost its data."""
+    if not Path(path).exists():
+        raise DatabaseMissing(f"no database at {Path(path).absolute()} (create it with "
+                              "'policywatch init' or 'policywatch target add')")
+
+
+def open_store(path: str | os.PathLike | None = None, create: bool = True) -> Store:
+    """Open (migrating if needed) the database at ``path``; with ``create`` (the default),
+    create it and its folder if missing, else raise ``DatabaseMissing``.
 
     Raises ``StoreError`` with one readable line if the file is corrupt, locked or unwritable.
     """
     path = str(path or default_db_path())
+    if not create:
+        require_database(path)
     try:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
