@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .catalogue import import_targets
+from .catalogue import add_planned, plan_import
 from .reextract import reextract
 
 
@@ -52,7 +52,8 @@ def import_command(ctx, file, every, as_json):
     YAML: a list (top level or under `targets:`) of {company, url, type, select, remove, every,
     render}. OTA: declarations/<Service>.json, every document type. Tracked URLs are skipped.
     """
-    report = import_targets(_store(ctx, create=True), file, every)
+    planned = plan_import(file, every)  # checked before a database is opened or created
+    report = add_planned(_store(ctx, create=True), planned)
     if as_json:
         _emit_json(report.as_json())
     for warning in report.warnings:

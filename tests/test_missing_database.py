@@ -17,7 +17,7 @@ SAMPLE = "<html><body><main><p>We keep your email.</p></main></body></html>"
 NEEDS_A_DATABASE = [
     ("status",), ("status", "--json"), ("crawl",), ("crawl", "--all", "--json"), ("run", "--ticks", "1"),
     ("history", "Acme"), ("show", "1"), ("target", "list"), ("target", "remove", "1"),
-    ("serve", "--port", "0"),
+    ("target", "edit", "1", "--every", "6h"), ("serve", "--port", "0"),
     ("site", "build", "{tmp}/site", "--base-url", "https://x.example/"), ("verify",),
     ("evidence", "export", "--company", "Acme", "--no-pdf", "{tmp}/bundle"), ("notify",),
     ("maintain",), ("reextract",), ("ledger", "timestamps"), ("subscriptions",), ("unsubscribe", "1"),
@@ -90,7 +90,8 @@ def test_commands_without_a_database_still_work_without_one(tmp_path):
     old, new = tmp_path / "old.html", tmp_path / "new.html"
     old.write_text(SAMPLE)
     new.write_text(SAMPLE.replace("email", "email and phone number"))
-    for args in [("diff", old, new, "--json"), ("extract", old), ("--help",), ("status", "--help")]:
+    for args in [("diff", old, new, "--json"), ("extract", old), ("--help",), ("status", "--help"),
+                 ("target", "edit", "--help")]:
         result = invoke("--db", missing, *args)
         assert result.exit_code == 0, (args, result.output)
     assert not missing.exists()
