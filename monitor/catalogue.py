@@ -18,10 +18,9 @@ import yaml
 
 from .declarations import DeclaredDocument, read_declaration
 from .errors import InputError
-from .store import DEFAULT_DOC_TYPE, DEFAULT_EVERY_SECONDS, Store
+from .extract import check_selectors
+from .store import DEFAULT_DOC_TYPE, DEFAULT_EVERY_SECONDS, RENDER_MODES, Store, check_new_target
 from .timeutil import parse_interval
-
-RENDER_MODES = ("plain", "js")
 
 
 @dataclass
@@ -93,31 +92,69 @@ def _doc_type(document: DeclaredDocument, pages: int) -> str:
     return document.doc_type if pages == 1 else f"{document.doc_type} (page {document.part + 1} of {pages})"
 
 
-def import_targets(store: Store, path: Path, default_every: str | None = None) -> ImportReport:
-    """Add every target of a catalogue to the store (see module docstring)."""
-    documents = read_catalogue(Path(path))
-    report = ImportReport()
+@dataclass
+class PlannedTarget:
+    """One target of a catalogue, checked and ready to add."""
+
+    document: DeclaredDocument
+    doc_type: str
+    every_seconds: int
+
+
+def _checked(path: Path, document: DeclaredDocument, doc_type: str, default_every: str | None) -> int:
+    """The document's interval in seconds, once it is known to be usable as a target; else
+    ``InputError`` naming the file and the document."""
+    where = f"{path}: {document.company} / {doc_type}"
+    check_selectors(document.select, f"{where}: select")
+    check_selectors(document.remove, f"{where}: remove")
+    every = document.every or default_every
+    try:
+        check_new_target(document.url, document.company, [], [])
+        return parse_interval(str(every)) if every else DEFAULT_EVERY_SECONDS
+    except InputError as error:
+        raise InputError(f"{where}: {error}") from error
+
+
+def plan_import(path: Path, default_every: str | None = None) -> list[PlannedTarget]:
+    """Read and check every target of a catalogue (see module docstring) without touching a
+    database: one bad entry (a selector, a range, an interval, a URL) is an ``InputError``."""
+    path = Path(path)
+    documents = read_catalogue(path)
     pages: dict[tuple[str, str], int] = {}
     for document in documents:
         key = (document.company, document.doc_type)
         pages[key] = pages.get(key, 0) + 1
+    planned = []
     for document in documents:
         doc_type = _doc_type(document, pages[(document.company, document.doc_type)])
-        every = document.every or default_every
-        every_seconds = parse_interval(str(every)) if every else DEFAULT_EVERY_SECONDS
-        for note in document.unsupported:
-            report.warnings.append(f"{document.company} / {doc_type}: {note} is not supported")
-        existing = store.db.execute("SELECT id FROM targets WHERE url = ? AND doc_type = ?",
-                                    [document.url, doc_type]).fetchone()
-        if existing:
-            report.skipped.append(f"{document.url} ({doc_type}) is already target {existing[0]}")
-            continue
-        added = store.add_target(document.url, document.company, doc_type, document.select,
-                                 document.remove, every_seconds)
-        with store.transaction():
+        planned.append(PlannedTarget(document, doc_type, _checked(path, document, doc_type, default_every)))
+    return planned
+
+
+def add_planned(store: Store, planned: list[PlannedTarget]) -> ImportReport:
+    """Add checked targets (``plan_import``) that are not tracked yet, all in one transaction:
+    if the store refuses one, none is added."""
+    report = ImportReport()
+    with store.transaction():
+        for plan in planned:
+            document, doc_type = plan.document, plan.doc_type
+            for note in document.unsupported:
+                report.warnings.append(f"{document.company} / {doc_type}: {note} is not supported")
+            existing = store.db.execute("SELECT id FROM targets WHERE url = ? AND doc_type = ?",
+                                        [document.url, doc_type]).fetchone()
+            if existing:
+                report.skipped.append(f"{document.url} ({doc_type}) is already target {existing[0]}")
+                continue
+            added = store.add_target(document.url, document.company, doc_type, document.select,
+                                     document.remove, plan.every_seconds)
             store.db["targets"].update(added["id"], {"render": document.render})
-        report.added.append({**added, "render": document.render})
+            report.added.append({**added, "render": document.render})
     return report
+
+
+def import_targets(store: Store, path: Path, default_every: str | None = None) -> ImportReport:
+    """Add every target of a catalogue to the store (see module docstring); all or nothing."""
+    return add_planned(store, plan_import(path, default_every))
 
 
 def dump_targets(store: Store) -> str:

@@ -18,7 +18,7 @@ from . import views
 from .compare import diff_report
 from .errors import InputError, PolicywatchError
 from .extract import extract
-from .store import DEFAULT_DOC_TYPE, default_db_path, open_store
+from .store import DEFAULT_DOC_TYPE, check_new_target, default_db_path, open_store, require_database
 from .timeutil import parse_interval
 
 EXIT_FAILED = 1
@@ -64,10 +64,22 @@ class PolicywatchGroup(click.Group):
             sys.exit(130)
 
 
-def _store(ctx):
+def database_path(ctx, create: bool = False) -> str:
+    """The ``--db``/``POLICYWATCH_DB`` path, checked: unless ``create``, a missing file is a
+    one-line error (``DatabaseMissing``) rather than a new empty database that answers
+    "no targets yet" to a typo. The one gate every command's database goes through; only
+    ``init``, ``target add``/``import``, ``subscribe`` and ``backfill`` pass ``create``."""
+    path = ctx.obj["db"]
+    if not create:
+        require_database(path)
+    return path
+
+
+def _store(ctx, create: bool = False):
+    """The command's store (see ``database_path``), with the notifier listening to its events."""
     import notify
     notify.install()
-    return open_store(ctx.obj["db"])
+    return open_store(database_path(ctx, create), create=create)
 
 
 def _emit_json(data) -> None:
@@ -114,13 +126,13 @@ def cli(ctx, db_path, verbose, log_format):
 @click.pass_context
 def init(ctx):
     """Create or migrate the database."""
-    store = _store(ctx)
+    store = _store(ctx, create=True)
     err.print(f"database ready: {store.path}")
 
 
 @cli.group()
 def target():
-    """Add, list and remove watched documents."""
+    """Add, edit, list and remove watched documents."""
 
 
 @target.command("add")
@@ -134,10 +146,76 @@ def target():
 @click.pass_context
 def target_add(ctx, url, company, doc_type, select, remove, every, as_json):
     """Watch URL as COMPANY's document."""
-    added = _store(ctx).add_target(url, company, doc_type, list(select), list(remove), parse_interval(every))
+    every_seconds = parse_interval(every)
+    check_new_target(url, company, list(select), list(remove))  # a refused target creates no database
+    added = _store(ctx, create=True).add_target(url, company, doc_type, list(select), list(remove), every_seconds)
     if as_json:
         _emit_json(added)
-    err.print(f"added target {added['id']}: {added['company']} — {added['doc_type']} ({added['url']})")
+    err.print(f"added target {added['id']}: {added['company']} — {added['doc_type']} ({added['url']})",
+              markup=False)
+
+
+# What `target edit` says about re-deriving the latest version, by reextract outcome.
+_REDERIVED = {
+    "upgraded": "the latest version was re-derived from its stored page as version {version_id} "
+                "(a technical upgrade: no alert)",
+    "unchanged": "the latest version's text is the same with the new selectors",
+    "no-snapshot": "no version yet: the next crawl uses the new selectors",
+}
+
+
+@target.command("edit")
+@click.argument("target_id", type=int)
+@click.option("--company", default=None, help="New company name.")
+@click.option("--type", "doc_type", default=None, help="New document type.")
+@click.option("--select", multiple=True, metavar="CSS",
+              help="CSS selector of the policy text (repeatable); replaces the target's selectors.")
+@click.option("--no-select", is_flag=True, help="Clear the selectors: main-content detection picks the text.")
+@click.option("--remove", multiple=True, metavar="CSS",
+              help="CSS selector of parts to drop (repeatable); replaces the target's list.")
+@click.option("--no-remove", is_flag=True, help="Clear the parts to drop.")
+@click.option("--every", default=None, help="Fetch interval: 30m, 6h, 1d, 1w.")
+@click.option("--render", type=click.Choice(["js", "plain", "none"]), default=None,
+              help="js: fetch through Chromium; plain (or none): plain HTTP.")
+@click.option("--json", "as_json", is_flag=True, help="Print the edited target, with the re-extraction's "
+              "outcome under 'reextract', as JSON.")
+@click.pass_context
+def target_edit(ctx, target_id, company, doc_type, select, no_select, remove, no_remove, every, render,
+                as_json):
+    """Change a target's selectors, schedule, company, type or rendering.
+
+    A selector change re-derives the latest version from its stored page, as `reextract` does:
+    a technical upgrade, never an alert. History is kept as it was recorded.
+    """
+    from .reextract import reextract_target
+    for given, cleared, name in ((select, no_select, "select"), (remove, no_remove, "remove")):
+        if given and cleared:
+            raise InputError(f"--{name} and --no-{name} contradict each other: give one")
+    new_select = [] if no_select else list(select) if select else None
+    new_remove = [] if no_remove else list(remove) if remove else None
+    if all(v is None for v in (company, doc_type, new_select, new_remove, every, render)):
+        raise InputError("nothing to change: give --select, --remove, --every, --company, --type or --render")
+    every_seconds = parse_interval(every) if every is not None else None
+    store = _store(ctx)
+    before = store.get_target(target_id)
+    edited = store.edit_target(target_id, company=company, doc_type=doc_type, select=new_select,
+                               remove=new_remove, every_seconds=every_seconds,
+                               render="plain" if render == "none" else render)
+    changed = [key for key in ("company", "doc_type", "select", "remove", "every_seconds", "render")
+               if edited[key] != before[key]]
+    outcome = None
+    if "select" in changed or "remove" in changed:
+        outcome = reextract_target(store, edited)
+    if as_json:
+        _emit_json({**edited, "reextract": outcome.as_json() if outcome else None})
+    err.print(f"edited target {target_id}: {edited['company']} — {edited['doc_type']}: "
+              f"{', '.join(changed) or 'nothing changed'}", markup=False)
+    if outcome and outcome.outcome == "error":
+        # The edit stands: the stored page may predate a redesign the new selectors are for.
+        err.print(f"warning: the new selectors do not extract the latest stored page ({outcome.error}); "
+                  "the next crawl will tell", markup=False)
+    elif outcome:
+        err.print(_REDERIVED[outcome.outcome].format(version_id=outcome.version_id), markup=False)
 
 
 @target.command("list")
@@ -282,7 +360,7 @@ def subscribe(ctx, apprise_url, company, doc_type, topic, min_severity, class_fi
     unknown = sorted(set(topic) - set(TOPICS))
     if unknown:
         raise InputError(f"unknown topic(s) {', '.join(unknown)}; known: {', '.join(TOPICS)}")
-    added = add_subscription(_store(ctx), apprise_url, name=name, companies=company, doc_types=doc_type,
+    added = add_subscription(_store(ctx, create=True), apprise_url, name=name, companies=company, doc_types=doc_type,
                              topics=topic, min_severity=min_severity, class_filter=class_filter,
                              digest=digest, fmt=fmt, operator=operator)
     if as_json:

@@ -17,8 +17,9 @@ EXIT_STOPPED = 3  # the archive failed or a document was refused: a re-run resum
 
 
 def _store(ctx):
+    # Backfill may start a database: its history is what the user asked for.
     from .cli import _store as open_cli_store
-    return open_cli_store(ctx)
+    return open_cli_store(ctx, create=True)
 
 
 def _progress(message: str) -> None:

@@ -32,11 +32,11 @@ def _trust_note(count: int, tsa_ca: str | None) -> str:
 @click.pass_context
 def verify_command(ctx, tsa_ca):
     """Check the ledger's hash chain and its RFC 3161 timestamps; name the first broken link."""
+    from .cli import _store
     from .ledger import verify_store
-    from .store import open_store
     from .timestamps import TsaSettings, verify_timestamps
     trusted = TsaSettings(ca_file=tsa_ca).trusted()
-    store = open_store(ctx.obj["db"])
+    store = _store(ctx)
     problems = verify_store(store)
     stamp_problems, stamps = verify_timestamps(store.db, trusted)
     problems += stamp_problems
@@ -66,10 +66,10 @@ def ledger_timestamp(ctx, tsa_url, tsa_ca, timeout, force, as_json):
     One token vouches for every entry up to the head. Needs the network; the crawl and the daemon
     do it after each pass when POLICYWATCH_TSA_URL is set.
     """
-    from .store import open_store
+    from .cli import _store
     from .timestamps import TsaSettings, timestamp_head
     settings = TsaSettings.from_env(url=tsa_url, ca_file=tsa_ca, timeout=timeout)
-    stamped = timestamp_head(open_store(ctx.obj["db"]), settings, force=force)
+    stamped = timestamp_head(_store(ctx), settings, force=force)
     if as_json:
         click.echo(json.dumps(stamped, indent=2))
     head = f"ledger head #{stamped['seq']} ({stamped['entry_hash'][:16]}…)"
@@ -88,9 +88,9 @@ def ledger_timestamp(ctx, tsa_url, tsa_ca, timeout, force, as_json):
 @click.pass_context
 def ledger_timestamps(ctx, as_json):
     """List the stored RFC 3161 timestamps and the last failed request."""
-    from .store import open_store
+    from .cli import _store
     from .timestamps import last_failure, stored_timestamps
-    store = open_store(ctx.obj["db"])
+    store = _store(ctx)
     rows = [{k: v for k, v in row.items() if k != "token_der"} for row in stored_timestamps(store.db)]
     failure = last_failure(store.db)
     if as_json:
@@ -122,9 +122,9 @@ def evidence_export(ctx, company, doc_type, since, until, no_pdf, out):
     """Write an evidence bundle to the directory OUT (with the RFC 3161 timestamps that cover it)."""
     from crawler.runner import warc_dir
 
+    from .cli import _store
     from .evidence import export_bundle
-    from .store import open_store
-    store = open_store(ctx.obj["db"])
+    store = _store(ctx)
     manifest = export_bundle(store, out, company=company, doc_type=doc_type, since=since, until=until,
                              warc_dir=warc_dir(store.path), pdf=not no_pdf,
                              warn=lambda line: click.echo(f"policywatch: warning: {line}", err=True))

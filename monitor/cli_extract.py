@@ -9,13 +9,13 @@ from pathlib import Path
 
 import click
 
-from .catalogue import import_targets
+from .catalogue import add_planned, plan_import
 from .reextract import reextract
 
 
-def _store(ctx):
+def _store(ctx, create: bool = False):
     from .cli import _store as open_cli_store
-    return open_cli_store(ctx)
+    return open_cli_store(ctx, create)
 
 
 def _emit_json(data) -> None:
@@ -52,7 +52,8 @@ def import_command(ctx, file, every, as_json):
     YAML: a list (top level or under `targets:`) of {company, url, type, select, remove, every,
     render}. OTA: declarations/<Service>.json, every document type. Tracked URLs are skipped.
     """
-    report = import_targets(_store(ctx), file, every)
+    planned = plan_import(file, every)  # checked before a database is opened or created
+    report = add_planned(_store(ctx, create=True), planned)
     if as_json:
         _emit_json(report.as_json())
     for warning in report.warnings:

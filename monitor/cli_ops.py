@@ -27,6 +27,9 @@ def run_command(ctx, tick, batch, lease, no_notify, max_ticks, timeout, redis_ur
     """Run as a daemon: crawl due targets, record, send alerts; stop with SIGTERM/SIGINT."""
     import notify
     from crawler.daemon import run_daemon
+
+    from .cli import database_path
+    database_path(ctx)  # a missing database is an error here, not a new empty one to watch
     notify.install()
     if redis_url:
         from crawler.redis import require_extra
@@ -54,8 +57,8 @@ def run_command(ctx, tick, batch, lease, no_notify, max_ticks, timeout, redis_ur
 def status_command(ctx, as_json):
     """Targets by state, failing targets and why, outbox backlog, database size."""
     from .health import status_report
-    from .store import open_store
-    report = status_report(open_store(ctx.obj["db"]))
+    from .cli import _store
+    report = status_report(_store(ctx))
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
@@ -89,6 +92,6 @@ def status_command(ctx, as_json):
 def maintain_command(ctx, prune_unchanged_days, vacuum):
     """Storage upkeep under the writer lock (refuses while a daemon runs)."""
     from .maintenance import maintain
-    from .store import open_store
-    result = maintain(open_store(ctx.obj["db"]), keep_unchanged_days=prune_unchanged_days, run_vacuum=vacuum)
+    from .cli import _store
+    result = maintain(_store(ctx), keep_unchanged_days=prune_unchanged_days, run_vacuum=vacuum)
     click.echo(json.dumps(result))

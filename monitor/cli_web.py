@@ -1,19 +1,14 @@
 """``policywatch serve`` and ``policywatch site build``: the web UI, live or as static files."""
 
-from pathlib import Path
-
 import click
-
-from .store import open_store
 
 
 def _ensure_store(ctx) -> str:
-    # A missing database is created (empty) by the usual writer; an existing one is never
-    # opened for writing here, so the web can run on a store another process is writing.
-    path = ctx.obj["db"]
-    if not Path(path).exists():
-        open_store(path).close()
-    return path
+    # A missing database is an error (an empty site from a mistyped --db looks like lost
+    # data); an existing one is never opened for writing here, so the web can run on a store
+    # another process is writing.
+    from .cli import database_path
+    return database_path(ctx)
 
 
 @click.command("serve")

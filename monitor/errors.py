@@ -14,6 +14,10 @@ class StoreError(PolicywatchError):
     """The database cannot be opened, is corrupt, locked or not writable."""
 
 
+class DatabaseMissing(StoreError):
+    """No database file at the given path, for a command that must not create one."""
+
+
 class TargetNotFound(PolicywatchError):
     """No target matches the given id, URL or company."""
 

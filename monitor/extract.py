@@ -18,12 +18,12 @@ from markdownify import MarkdownConverter
 
 from .consent import drop_consent
 from .decoding import GZIP_MAGIC, decode, inflate
-from .errors import ExtractionError
+from .errors import ExtractionError, InputError
 from .guards import GuardError
 from .main_content import DEFAULT_DETECTOR, DETECTORS
 from .normalise import normalise_text
 from .pdf import is_pdf, pdf_text
-from .ranges import describe, is_range, remove_range, select_range
+from .ranges import END_KEYS, START_KEYS, describe, is_range, remove_range, select_range
 
 # Bump when extraction or normalisation changes what a body turns into; every version records it.
 # 2: readability main content, consent banners, range selectors, PDF, charset detection.
@@ -198,6 +198,33 @@ def _tree_to_markdown(root, url: str, select: list, remove: list, detector: str)
 def _compiled(selector: str) -> CSSSelector:
     # Compiling CSS to XPath costs more than matching it: compile each selector once per process.
     return CSSSelector(selector, translator="html")
+
+
+def check_selectors(selectors, where: str) -> None:
+    """Raise ``InputError`` (one line, starting with ``where``) for the first of ``selectors``
+    that extraction could never use: CSS the extractor's own compiler refuses, or a range
+    mapping without exactly one start and one end CSS selector. Targets are checked when they
+    are given (``target add``/``edit``/``import``), so a typo is not found at crawl time."""
+    for selector in selectors:
+        if isinstance(selector, dict):
+            starts = [k for k in selector if k in START_KEYS]
+            ends = [k for k in selector if k in END_KEYS]
+            unknown = [k for k in selector if k not in START_KEYS + END_KEYS]
+            if len(starts) != 1 or len(ends) != 1 or unknown:
+                raise InputError(f"{where}: malformed range selector {selector!r}: it needs one of "
+                                 f"{'/'.join(START_KEYS)} and one of {'/'.join(END_KEYS)}, nothing else")
+            parts = [selector[starts[0]], selector[ends[0]]]
+        elif isinstance(selector, str):
+            parts = [selector]
+        else:
+            raise InputError(f"{where}: a selector must be CSS text or a range mapping, not {selector!r}")
+        for css in parts:
+            if not isinstance(css, str):
+                raise InputError(f"{where}: a range's anchors must be CSS text, not {css!r}")
+            try:
+                _compiled(css)
+            except Exception as error:  # cssselect raises several unrelated types for bad syntax
+                raise InputError(f"{where}: invalid CSS selector {css!r}: {error}") from error
 
 
 def _css(root, selector: str) -> list:

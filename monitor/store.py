@@ -16,12 +16,14 @@ from pathlib import Path
 import sqlite_utils
 
 from . import schema
-from .errors import ChangeNotFound, InputError, StoreError, TargetNotFound
-from .timeutil import now_iso
+from .errors import ChangeNotFound, DatabaseMissing, InputError, StoreError, TargetNotFound
+from .timeutil import later_iso, now_iso
 
 DEFAULT_DB_PATH = "data/policywatch.db"
 DEFAULT_DOC_TYPE = "Privacy Policy"
 DEFAULT_EVERY_SECONDS = 86400
+# How a target is fetched: plain HTTP, or through Chromium (crawler/render.py).
+RENDER_MODES = ("plain", "js")
 # A locked database is retried for this long before the command gives up with a clear error.
 BUSY_TIMEOUT_MS = int(os.environ.get("POLICYWATCH_BUSY_TIMEOUT_MS", "10000"))
 
@@ -104,11 +106,9 @@ class Store:
     def add_target(self, url: str, company: str, doc_type: str = DEFAULT_DOC_TYPE,
                    select: list[str] | None = None, remove: list[str] | None = None,
                    every_seconds: int = DEFAULT_EVERY_SECONDS) -> dict:
-        """Add a target, due at once. Raises ``InputError`` if the URL is already tracked."""
-        if not url.lower().startswith(("http://", "https://")):
-            raise InputError(f"target URL must start with http:// or https://: {url!r}")
-        if not company.strip():
-            raise InputError("a target needs a non-empty --company")
+        """Add a target, due at once. Raises ``InputError`` if the URL is already tracked or a
+        selector is not valid CSS or a well-formed range."""
+        check_new_target(url, company, select or [], remove or [])
         existing = self.db.execute(
             "SELECT id, state FROM targets WHERE url = ? AND doc_type = ?", [url, doc_type]).fetchone()
         now = now_iso()
@@ -130,6 +130,54 @@ class Store:
                 "consecutive_failures": 0, "created_at": now,
             })
         return self.get_target(table.last_pk)
+
+    def edit_target(self, target_id: int, *, company: str | None = None, doc_type: str | None = None,
+                    select: list | None = None, remove: list | None = None,
+                    every_seconds: int | None = None, render: str | None = None) -> dict:
+        """Change a target's settings; ``None`` keeps one as it is, ``[]`` clears a selector
+        list. Returns the target as it is now. Raises ``InputError`` (nothing written) for an
+        invalid selector, an empty company or type, an unknown render mode, or a type under
+        which the URL is already tracked. Re-deriving the latest version after a selector
+        change is the caller's (``monitor.reextract``): the store only stores."""
+        target = self.get_target(target_id)
+        values: dict = {}
+        if company is not None:
+            if not company.strip():
+                raise InputError("a target needs a non-empty --company")
+            values["company"] = company.strip()
+        if doc_type is not None:
+            if not doc_type.strip():
+                raise InputError("a target needs a non-empty --type")
+            values["doc_type"] = doc_type.strip()
+        if select is not None or remove is not None:
+            _check_selectors(select or [], remove or [])
+        if select is not None:
+            values["select_css"] = json.dumps(select)
+        if remove is not None:
+            values["remove_css"] = json.dumps(remove)
+        if every_seconds is not None:
+            values["every_seconds"] = every_seconds
+        if render is not None:
+            if render not in RENDER_MODES:
+                raise InputError(f"render must be one of {', '.join(RENDER_MODES)}, not {render!r}")
+            values["render"] = render
+        if not values:
+            return target
+        with self.transaction():
+            if values.get("doc_type", target["doc_type"]) != target["doc_type"]:
+                clash = self.db.execute("SELECT id FROM targets WHERE url = ? AND doc_type = ? AND id != ?",
+                                        [target["url"], values["doc_type"], target_id]).fetchone()
+                if clash:
+                    raise InputError(f"{target['url']} is already tracked as {values['doc_type']!r} "
+                                     f"(target {clash[0]})")
+            self.update_row("targets", target_id, values)
+            if every_seconds is not None:
+                # A shorter interval takes effect now rather than after the fetch already
+                # scheduled under the old one; a claimed target (mid-fetch) keeps its lease.
+                sooner = later_iso(every_seconds)
+                self.db.execute("UPDATE targets SET next_fetch_at = ? WHERE id = ? AND claimed_at IS NULL "
+                                "AND next_fetch_at > ?", [sooner, target_id, sooner])
+        return self.get_target(target_id)
 
     def get_target(self, target_id: int) -> dict:
         """One target by id, with its selectors decoded."""
@@ -282,6 +330,24 @@ class Store:
             "SELECT * FROM captures WHERE target_id = ? ORDER BY id DESC LIMIT ?", [target_id, limit]))
 
 
+def check_new_target(url: str, company: str, select: list, remove: list) -> None:
+    """Raise ``InputError`` if ``add_target`` would refuse these: callers that must not create
+    a database for a refused target (``target add``) ask before opening one."""
+    if not url.lower().startswith(("http://", "https://")):
+        raise InputError(f"target URL must start with http:// or https://: {url!r}")
+    if not company.strip():
+        raise InputError("a target needs a non-empty --company")
+    _check_selectors(select, remove)
+
+
+def _check_selectors(select: list, remove: list) -> None:
+    # Imported here, not at the top: extraction pulls in lxml, readability and pypdf, which
+    # the many readers of the store (the web UI, the daemon's threads) never need for this.
+    from .extract import check_selectors
+    check_selectors(select, "--select")
+    check_selectors(remove, "--remove")
+
+
 def _decode_target(row: dict) -> dict:
     target = dict(row)
     target["select"] = json.loads(target.pop("select_css") or "[]")
@@ -296,12 +362,23 @@ def _decode_change(row: dict) -> dict:
     return change
 
 
-def open_store(path: str | os.PathLike | None = None) -> Store:
-    """Open (creating and migrating if needed) the database at ``path``.
+def require_database(path: str | os.PathLike) -> None:
+    """Raise ``DatabaseMissing`` (one line naming the absolute path) if no database file is at
+    ``path``: a mistyped ``--db`` must not look like a database that lost its data."""
+    if not Path(path).exists():
+        raise DatabaseMissing(f"no database at {Path(path).absolute()} (create it with "
+                              "'policywatch init' or 'policywatch target add')")
+
+
+def open_store(path: str | os.PathLike | None = None, create: bool = True) -> Store:
+    """Open (migrating if needed) the database at ``path``; with ``create`` (the default),
+    create it and its folder if missing, else raise ``DatabaseMissing``.
 
     Raises ``StoreError`` with one readable line if the file is corrupt, locked or unwritable.
     """
     path = str(path or default_db_path())
+    if not create:
+        require_database(path)
     try:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
