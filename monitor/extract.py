@@ -19,7 +19,7 @@ from markdownify import MarkdownConverter
 from .consent import drop_consent
 from .decoding import GZIP_MAGIC, decode, inflate
 from .errors import ExtractionError, InputError
-from .guards import GuardError
+from .guards import GuardError, unreadable
 from .main_content import DEFAULT_DETECTOR, DETECTORS
 from .normalise import normalise_text
 from .pdf import is_pdf, pdf_text
@@ -128,6 +128,10 @@ def _finish(markdown: str) -> Extraction:
     normalised = normalise_text(markdown)
     if not normalised.strip():
         raise GuardError("empty", kind="extraction", message="no text left after extraction")
+    problem = unreadable(normalised)
+    if problem:
+        raise GuardError("binary", kind="extraction",
+                         message=f"the body is not readable text ({problem}): binary or random bytes?")
     return Extraction(text=normalised)
 
 

@@ -29,8 +29,11 @@ _CHALLENGE_MARKERS = re.compile(
     r"captcha-delivery\.com|geo\.captcha-delivery|_incapsula_resource|incapsula incident id|"
     r"px-captcha|_pxhd|arkoselabs|funcaptcha|awswaf|distil_r_captcha", re.IGNORECASE)
 _CAPTCHA_MARKERS = re.compile(r"g-recaptcha|h-captcha|hcaptcha\.com|captcha", re.IGNORECASE)
+# A bare status code counts only where error pages put it: leading the title or heading, or
+# beside "error" ("404 - Not Found", "Error 503"); "Policy 404" is a document's own title.
 _ERROR_TITLES = re.compile(
-    r"\b(?:404|410|500|502|503)\b|page not found|not found|page (?:does not|doesn't) exist|"
+    r"^\W*(?:404|410|500|502|503)\b|\berror\W{0,3}(?:404|410|500|502|503)\b|"
+    r"\b(?:404|410|500|502|503)\W{0,3}error\b|page not found|not found|page (?:does not|doesn't) exist|"
     r"something went wrong|an error (?:has )?occurred|internal server error|service unavailable|"
     r"temporarily unavailable|under maintenance|no longer available", re.IGNORECASE)
 _LOGIN_PATH = re.compile(r"/(?:log-?in|sign-?in|signon|auth|sso|oauth2?|account/login|session)(?:/|$|\?)",
@@ -39,6 +42,41 @@ _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _H1 = re.compile(r"<h1[^>]*>(.*?)</h1>", re.IGNORECASE | re.DOTALL)
 _TAGS = re.compile(r"<[^>]+>")
 _PASSWORD = re.compile(r"<input[^>]+type=[\"']?password", re.IGNORECASE)
+
+
+# Characters no readable document is made of: the replacement character, controls, private use.
+_UNREADABLE = re.compile(r"[\ufffd\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ue000-\uf8ff]")
+# A word of any script (letters, with inner apostrophes, hyphens or dots), or a number.
+_WORD = re.compile(r"[^\W\d_]+(?:['\u2019.\-][^\W\d_]+)*|\d[\d.,:/%\-]*")
+_EDGE_PUNCTUATION = re.compile(r"^[\W_]+|[\W_]+$")
+UNREADABLE_SHARE = 0.05
+# Prose in the corpus (many languages): ≥ 0.95 of its tokens are words; random bytes read as
+# Latin-1: ~0.2. Judged only on texts long enough for a share to mean something.
+MIN_WORD_SHARE = 0.5
+MIN_TOKENS = 30
+
+
+def unreadable(text: str) -> str | None:
+    """Why ``text`` is not language (random or binary bytes decoded as text), or None.
+
+    Two signs, both independent of the language and script: more than 5% of its characters are
+    replacement characters, controls or private-use code points (a decoder met bytes no charset
+    explains); or fewer than half of its whitespace-separated tokens, stripped of punctuation at
+    their ends, are words or numbers (letters of any script, Chinese included, count)."""
+    sample = text[:200_000]
+    if not sample.strip():
+        return None
+    bad = len(_UNREADABLE.findall(sample))
+    if bad > UNREADABLE_SHARE * len(sample):
+        return f"{bad / len(sample):.0%} of its characters are undecodable or control characters"
+    tokens = sample.split()
+    if len(tokens) < MIN_TOKENS:
+        return None
+    words = sum(1 for token in tokens
+                if not (core := _EDGE_PUNCTUATION.sub("", token)) or _WORD.fullmatch(core))
+    if words < MIN_WORD_SHARE * len(tokens):
+        return f"only {words / len(tokens):.0%} of its tokens are words"
+    return None
 
 
 class GuardError(ExtractionError):
@@ -55,9 +93,14 @@ class GuardError(ExtractionError):
         self.kind = kind
 
 
-def _heading_text(html: str) -> str:
+def _headings(html: str) -> list[str]:
+    """The page's title and first h1, each as one line of text."""
     found = [_TAGS.sub(" ", m.group(1)) for pattern in (_TITLE, _H1) for m in [pattern.search(html)] if m]
-    return " ".join(" ".join(found).split())[:300]
+    return [" ".join(text.split())[:300] for text in found]
+
+
+def _heading_text(html: str) -> str:
+    return " ".join(_headings(html))[:300]
 
 
 def check_page(html: str, text: str, *, url: str = "", final_url: str = "") -> None:
@@ -72,7 +115,7 @@ def check_page(html: str, text: str, *, url: str = "", final_url: str = "") -> N
         if _CHALLENGE_TITLES.search(heading) or _CHALLENGE_MARKERS.search(head) or (
                 words < CAPTCHA_PAGE_WORDS and _CAPTCHA_MARKERS.search(head)):
             raise GuardError("bot-wall", f"a bot wall or challenge page ({heading or 'no title'!r})")
-        if _ERROR_TITLES.search(heading):
+        if any(_ERROR_TITLES.search(text) for text in _headings(head)):
             raise GuardError("error-page", f"an error page served with success ({heading!r})")
     if final_url and url and _LOGIN_PATH.search(urlsplit(final_url).path + "?") \
             and not _LOGIN_PATH.search(urlsplit(url).path + "?"):
