@@ -15,6 +15,7 @@ import click
 from rich.console import Console
 
 from . import views
+from .cli_options import PolicywatchCommandGroup, one_line
 from .compare import diff_report
 from .errors import InputError, PolicywatchError
 from .extract import extract
@@ -50,14 +51,15 @@ class JsonLogFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-class PolicywatchGroup(click.Group):
+class PolicywatchGroup(PolicywatchCommandGroup):
     """Turns policywatch errors into one readable line and a non-zero exit."""
 
     def invoke(self, ctx):
+        """Run the command; a policywatch error becomes one line on stderr and exit 1."""
         try:
             return super().invoke(ctx)
         except PolicywatchError as error:
-            click.echo(f"policywatch: error: {error}", err=True)
+            click.echo(f"policywatch: error: {one_line(str(error))}", err=True)
             sys.exit(EXIT_FAILED)
         except KeyboardInterrupt:
             click.echo("policywatch: interrupted", err=True)

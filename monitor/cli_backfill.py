@@ -12,6 +12,7 @@ import click
 from .backfill import BackfillReport, WaybackClient, backfill_ota, backfill_wayback
 from .backfill.common import resolve_target
 from .backfill.wayback import DEFAULT_BASE_URL, DEFAULT_DELAY_SECONDS, PERIODS, RETRIES
+from .cli_options import PolicywatchCommandGroup
 
 EXIT_STOPPED = 3  # the archive failed or a document was refused: a re-run resumes
 
@@ -40,7 +41,7 @@ def _finish(reports: list[BackfillReport], as_json: bool) -> None:
     sys.exit(EXIT_STOPPED if any(r.failed for r in reports) else 0)
 
 
-@click.group()
+@click.group(cls=PolicywatchCommandGroup)
 def backfill_group():
     """Import a target's past versions from web archives (history, never alerts)."""
 

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from .cli_options import PolicywatchCommand, PolicywatchCommandGroup
 from .errors import PolicywatchError
 
 
@@ -27,7 +28,7 @@ def _trust_note(count: int, tsa_ca: str | None) -> str:
             "POLICYWATCH_TSA_CA to check the TSA certificates against a trusted CA)")
 
 
-@click.command("verify")
+@click.command("verify", cls=PolicywatchCommand)
 @_TSA_CA_OPTION
 @click.pass_context
 def verify_command(ctx, tsa_ca):
@@ -47,7 +48,7 @@ def verify_command(ctx, tsa_ca):
     click.echo(f"OK: the ledger verifies{_trust_note(stamps, tsa_ca)}", err=True)
 
 
-@click.group("ledger")
+@click.group("ledger", cls=PolicywatchCommandGroup)
 def ledger_group():
     """Trusted RFC 3161 timestamps of the ledger (`policywatch verify` checks them)."""
 
@@ -105,7 +106,7 @@ def ledger_timestamps(ctx, as_json):
         click.echo(f"last failure {failure['attempted_at']}: {failure['error']}", err=True)
 
 
-@click.group("evidence")
+@click.group("evidence", cls=PolicywatchCommandGroup)
 def evidence_group():
     """Export and verify evidence bundles (what a policy said when, and who was told)."""
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from .catalogue import import_targets
+from .cli_options import PolicywatchCommand
 from .reextract import reextract
 
 
@@ -22,7 +23,7 @@ def _emit_json(data) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
-@click.command()
+@click.command(cls=PolicywatchCommand)
 @click.option("--target", "target_id", type=int, default=None, help="Only this target id.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per target.")
 @click.pass_context
@@ -41,7 +42,7 @@ def reextract_command(ctx, target_id, as_json):
     sys.exit(1 if failed else 0)
 
 
-@click.command()
+@click.command(cls=PolicywatchCommand)
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--every", default=None, help="Fetch interval for targets that give none (default 1d).")
 @click.option("--json", "as_json", is_flag=True, help="Print what was added and skipped as JSON.")

@@ -6,10 +6,12 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from .cli_options import PolicywatchCommand
+
 err = Console(stderr=True, highlight=False)
 
 
-@click.command("run")
+@click.command("run", cls=PolicywatchCommand)
 @click.option("--tick", default=60.0, show_default=True, help="Longest sleep between ticks, seconds.")
 @click.option("--batch", default=500, show_default=True, help="Most targets claimed per tick.")
 @click.option("--lease", default=900, show_default=True,
@@ -46,7 +48,7 @@ def run_command(ctx, tick, batch, lease, no_notify, max_ticks, timeout, redis_ur
               f"{counts['released']} claim(s) released")
 
 
-@click.command("status")
+@click.command("status", cls=PolicywatchCommand)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
 def status_command(ctx, as_json):
@@ -79,7 +81,7 @@ def status_command(ctx, as_json):
               style="green" if report["healthy"] else "bold red")
 
 
-@click.command("maintain")
+@click.command("maintain", cls=PolicywatchCommand)
 @click.option("--prune-unchanged-days", type=click.IntRange(0), default=None,
               help="Delete raw bodies only unchanged/failed captures older than this many days need.")
 @click.option("--vacuum", is_flag=True, help="Checkpoint the WAL and VACUUM the database.")

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import click
 
+from .cli_options import PolicywatchCommand, PolicywatchCommandGroup
 from .store import open_store
 
 
@@ -16,7 +17,7 @@ def _ensure_store(ctx) -> str:
     return path
 
 
-@click.command("serve")
+@click.command("serve", cls=PolicywatchCommand)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--base-url", default="", metavar="URL",
@@ -42,7 +43,7 @@ def serve_command(ctx, host, port, base_url, workers):
                     server_header=False)
 
 
-@click.group("site")
+@click.group("site", cls=PolicywatchCommandGroup)
 def site_group():
     """Publish the web UI as a static site."""
 
