@@ -10,11 +10,12 @@ from pathlib import Path
 import click
 
 from .backfill import BackfillReport, WaybackClient, backfill_ota, backfill_wayback
-from .backfill.common import resolve_target
+from .backfill.common import SOURCES, resolve_target
 from .backfill.wayback import DEFAULT_BASE_URL, DEFAULT_DELAY_SECONDS, PERIODS, RETRIES
-from .cli_options import PolicywatchCommandGroup
+from .cli_options import PolicywatchCommandGroup, one_line
 
 EXIT_STOPPED = 3  # the archive failed or a document was refused: a re-run resumes
+EXIT_NOTHING_IMPORTED = 1
 
 
 def _store(ctx):
@@ -24,6 +25,27 @@ def _store(ctx):
 
 def _progress(message: str) -> None:
     click.echo(message, err=True)
+
+
+def nothing_imported(reports: list[BackfillReport]) -> str | None:
+    """Why a run added no version, as one line; None when it added one, or when everything
+    the archive holds was already recorded by an earlier run (a re-run is up to date)."""
+    if any(r.versions for r in reports):
+        return None
+    tracked = [r for r in reports if r.target_id]
+    if not tracked:
+        return "nothing imported: no target tracks these documents (see the warnings above)"
+    if any(r.already_recorded for r in tracked):
+        return None
+    recorded = [item for r in tracked for item in r.recorded]
+    if recorded:
+        problems = sorted({one_line(item.get("error") or item["outcome"]) for item in recorded})
+        return (f"nothing imported: {len(recorded)} archived copies were recorded but none gave a "
+                f"version ({'; '.join(problems)[:300]})")
+    if any(r.older_than_history for r in tracked):
+        return "nothing imported: every archived copy is older than the history already recorded"
+    source = SOURCES.get(tracked[0].source, tracked[0].source)
+    return f"nothing imported: {source} holds no copy of the target in the range asked for"
 
 
 def _finish(reports: list[BackfillReport], as_json: bool) -> None:
@@ -38,7 +60,12 @@ def _finish(reports: list[BackfillReport], as_json: bool) -> None:
                        f"{report.source} ({len(report.recorded)} copies recorded{skipped})", err=True)
         if report.stopped:
             click.echo(f"target {report.target_id}: stopped: {report.stopped}", err=True)
-    sys.exit(EXIT_STOPPED if any(r.failed for r in reports) else 0)
+    if any(r.failed for r in reports):
+        sys.exit(EXIT_STOPPED)
+    reason = nothing_imported(reports)
+    if reason:
+        click.echo(f"policywatch: error: {reason}", err=True)
+        sys.exit(EXIT_NOTHING_IMPORTED)
 
 
 @click.group(cls=PolicywatchCommandGroup)
