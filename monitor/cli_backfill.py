@@ -90,7 +90,8 @@ def backfill_group():
               help="Seconds between requests to the archive (env POLICYWATCH_WAYBACK_DELAY).")
 @click.option("--retries", envvar="POLICYWATCH_WAYBACK_RETRIES", type=click.IntRange(0), default=RETRIES,
               show_default=True, help="Retries (with backoff) of a request the archive fails.")
-@click.option("--json", "as_json", is_flag=True, help="Print what was recorded as JSON.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON list with one report per target: what was recorded, skipped and why.")
 @click.pass_context
 def wayback_command(ctx, target, from_year, to_year, max_fetches, period, base_url, delay, retries,
                     as_json):
@@ -116,7 +117,8 @@ def wayback_command(ctx, target, from_year, to_year, max_fetches, period, base_u
 @click.option("--type", "terms_type", default=None, help='Only this terms type, e.g. "Privacy Policy".')
 @click.option("--url", default=None, help="Create the target with this URL if none tracks the "
               "document (needs --service and --type).")
-@click.option("--json", "as_json", is_flag=True, help="Print what was recorded as JSON.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON list with one report per document: what was recorded, skipped and why.")
 @click.pass_context
 def ota_command(ctx, repo, service, terms_type, url, as_json):
     """Import REPO, a local clone of an Open Terms Archive *-versions repository.

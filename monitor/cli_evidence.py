@@ -59,7 +59,7 @@ def ledger_group():
 @_TSA_CA_OPTION
 @click.option("--timeout", default=None, type=float, help="Seconds to wait for the TSA (env POLICYWATCH_TSA_TIMEOUT; 10).")
 @click.option("--force", is_flag=True, help="Ask again even if this TSA already timestamped the head.")
-@click.option("--json", "as_json", is_flag=True, help="Print the stored timestamp as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the stored timestamp as one JSON object (seq, entry_hash, tsa_url, gen_time, …).")
 @click.pass_context
 def ledger_timestamp(ctx, tsa_url, tsa_ca, timeout, force, as_json):
     """Get an RFC 3161 token over the ledger's head from a timestamp authority and store it.
@@ -85,7 +85,8 @@ def ledger_timestamp(ctx, tsa_url, tsa_ca, timeout, force, as_json):
 
 
 @ledger_group.command("timestamps")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object: the timestamps (without their tokens) and the last failure.")
 @click.pass_context
 def ledger_timestamps(ctx, as_json):
     """List the stored RFC 3161 timestamps and the last failed request."""
