@@ -55,7 +55,9 @@ def yaml_error_line(path: Path, error: yaml.YAMLError) -> str:
     mark = getattr(error, "problem_mark", None)
     where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
     problem = getattr(error, "problem", None) or " ".join(str(error).split())
-    context = getattr(error, "context", None)
+    context, started = getattr(error, "context", None), getattr(error, "context_mark", None)
+    if context and started and mark and started.line != mark.line:
+        context += f" started on line {started.line + 1}"
     return f"{where}: not valid YAML: {problem}" + (f" ({context})" if context else "")
 
 
@@ -64,7 +66,7 @@ def read_yaml_catalogue(path: Path) -> list[DeclaredDocument]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
-        raise InputError(yaml_error_line(path, error)) from error
+        raise InputError(f"cannot read catalogue {yaml_error_line(path, error)}") from error
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"cannot read catalogue {path}: {error}") from error
     if isinstance(data, dict):
