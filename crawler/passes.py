@@ -3,11 +3,16 @@
 This is what ``policywatch crawl`` runs; the demo and the daemon reuse ``summarise``.
 """
 
+from collections.abc import Sequence
+
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from crawler.items import CaptureItem
 from crawler.runner import run_crawl_script
+from monitor import views
+from monitor.cli_options import one_line
 from monitor.store import Store
 from monitor.timeutil import now_iso
 
@@ -46,17 +51,47 @@ def summarise(item: CaptureItem) -> dict:
     }
 
 
-def crawl_due(store: Store, *, include_all: bool = False, company: str | None = None,
+def due_ids(store: Store, at: str, include_all: bool, companies: Sequence[str]) -> list[int]:
+    """The due targets of every company in ``companies`` (all companies when it is empty)."""
+    if not companies:
+        return store.due_target_ids(at, include_all=include_all)
+    ids: dict[int, None] = {}  # ordered, and a company named twice is crawled once
+    for company in companies:
+        ids.update(dict.fromkeys(store.due_target_ids(at, include_all=include_all, company=company)))
+    return list(ids)
+
+
+def changed_targets(store: Store, captures: list[dict]) -> list[dict]:
+    """The changes a pass recorded, each with its target's company and document type,
+    most severe first (material before editorial before noise)."""
+    changes = []
+    for capture in captures:
+        if not capture.get("change_id"):
+            continue
+        change = store.get_change(capture["change_id"])
+        target = store.get_target(change["target_id"])
+        changes.append({"change_id": change["id"], "target_id": target["id"], "company": target["company"],
+                        "doc_type": target["doc_type"], "url": target["url"], "class": change["class"],
+                        "severity": change["severity"], "direction": change["direction"],
+                        "topics": change["topics"]})
+    rank = {"material": 0, "editorial": 1, "noise": 2}
+    changes.sort(key=lambda c: (rank.get(c["class"], 3), -c["severity"], c["company"].lower(), c["change_id"]))
+    return changes
+
+
+def crawl_due(store: Store, *, include_all: bool = False, companies: Sequence[str] = (),
               timeout: float = 30.0, notify: bool = True, console: Console | None = None) -> dict:
-    """Fetch due targets once, record every capture, send the outbox; return a report."""
+    """Fetch due targets once, record every capture, send the outbox; return a report:
+    ``captures`` (one summary each), ``changes`` (see ``changed_targets``) and ``failed``."""
     console = console or Console(stderr=True)
-    target_ids = store.due_target_ids(now_iso(), include_all=include_all, company=company)
+    target_ids = due_ids(store, now_iso(), include_all, companies)
     if not target_ids:
         console.print("no targets are due (use --all to fetch every target now)")
-        return {"captures": [], "failed": 0}
+        return {"captures": [], "changes": [], "failed": 0}
     captures: list[dict] = []
+    # The description is a crawled URL: shown as it is, never read as rich markup.
     with Progress(TextColumn("crawling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.description}"), console=console, transient=True,
+                  TextColumn("{task.description}", markup=False), console=console, transient=True,
                   refresh_per_second=4) as progress:
         task = progress.add_task("", total=len(target_ids))
 
@@ -71,7 +106,10 @@ def crawl_due(store: Store, *, include_all: bool = False, company: str | None = 
     missing = len(target_ids) - len(captures)
     failed = [c for c in captures if c["outcome"] in ("error", "unrecorded")]
     for capture in failed:
-        console.print(f"target {capture['target_id']} ({capture['url']}): {capture['error']}", style="red")
+        # Text, not markup: URLs and error messages are not ours. One line: a browser's error
+        # carries its whole launch log.
+        console.print(Text(f"target {capture['target_id']} ({capture['url']}): {one_line(capture['error'] or '')}",
+                           style="red"))
     if missing:
         console.print(f"{missing} target(s) produced no capture (see the log with -v)", style="red")
     outcomes = {}
@@ -79,6 +117,8 @@ def crawl_due(store: Store, *, include_all: bool = False, company: str | None = 
         outcomes[capture["outcome"]] = outcomes.get(capture["outcome"], 0) + 1
     console.print("crawled {} target(s): {}".format(
         len(captures), ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items()))))
+    changes = changed_targets(store, captures)
+    views.print_crawl_changes(console, changes)
     if notify:
         from notify.outbox import send_pending
         report = send_pending(store)
@@ -87,5 +127,5 @@ def crawl_due(store: Store, *, include_all: bool = False, company: str | None = 
                           f"given up: {report.dead}")
     # After the outbox, so a token over the new ledger head covers this pass's deliveries too.
     from monitor.timestamps import timestamp_head_if_configured
-    timestamp_head_if_configured(store, warn=lambda line: console.print(line, style="yellow"))
-    return {"captures": captures, "failed": len(failed) + missing}
+    timestamp_head_if_configured(store, warn=lambda line: console.print(Text(line, style="yellow")))
+    return {"captures": captures, "changes": changes, "failed": len(failed) + missing}

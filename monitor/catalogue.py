@@ -48,11 +48,25 @@ def _selectors(value, where: str) -> list:
     return items
 
 
+def yaml_error_line(path: Path, error: yaml.YAMLError) -> str:
+    """A YAML parse error as one line naming the file, the line and column, and the problem
+    (PyYAML's own message spans several lines, with a caret under the spot)."""
+    mark = getattr(error, "problem_mark", None)
+    where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
+    problem = getattr(error, "problem", None) or " ".join(str(error).split())
+    context, started = getattr(error, "context", None), getattr(error, "context_mark", None)
+    if context and started and mark and started.line != mark.line:
+        context += f" started on line {started.line + 1}"
+    return f"{where}: not valid YAML: {problem}" + (f" ({context})" if context else "")
+
+
 def read_yaml_catalogue(path: Path) -> list[DeclaredDocument]:
     """The targets of a YAML catalogue file (see module docstring)."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+    except yaml.YAMLError as error:
+        raise InputError(f"cannot read catalogue {yaml_error_line(path, error)}") from error
+    except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"cannot read catalogue {path}: {error}") from error
     if isinstance(data, dict):
         data = data.get("targets")

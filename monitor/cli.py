@@ -15,6 +15,7 @@ import click
 from rich.console import Console
 
 from . import views
+from .cli_options import PolicywatchCommandGroup, one_line
 from .compare import diff_report
 from .errors import InputError, PolicywatchError
 from .extract import extract
@@ -50,14 +51,15 @@ class JsonLogFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-class PolicywatchGroup(click.Group):
+class PolicywatchGroup(PolicywatchCommandGroup):
     """Turns policywatch errors into one readable line and a non-zero exit."""
 
     def invoke(self, ctx):
+        """Run the command; a policywatch error becomes one line on stderr and exit 1."""
         try:
             return super().invoke(ctx)
         except PolicywatchError as error:
-            click.echo(f"policywatch: error: {error}", err=True)
+            click.echo(f"policywatch: error: {one_line(str(error))}", err=True)
             sys.exit(EXIT_FAILED)
         except KeyboardInterrupt:
             click.echo("policywatch: interrupted", err=True)
@@ -127,7 +129,7 @@ def cli(ctx, db_path, verbose, log_format):
 def init(ctx):
     """Create or migrate the database."""
     store = _store(ctx, create=True)
-    err.print(f"database ready: {store.path}")
+    err.print(f"database ready: {store.path}", markup=False)
 
 
 @cli.group()
@@ -142,7 +144,7 @@ def target():
 @click.option("--select", multiple=True, metavar="CSS", help="CSS selector of the policy text (repeatable).")
 @click.option("--remove", multiple=True, metavar="CSS", help="CSS selector of parts to drop (repeatable).")
 @click.option("--every", default="1d", show_default=True, help="Fetch interval: 30m, 6h, 1d, 1w.")
-@click.option("--json", "as_json", is_flag=True, help="Print the new target as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the new target as one JSON object on stdout.")
 @click.pass_context
 def target_add(ctx, url, company, doc_type, select, remove, every, as_json):
     """Watch URL as COMPANY's document."""
@@ -219,12 +221,15 @@ def target_edit(ctx, target_id, company, doc_type, select, no_select, remove, no
 
 
 @target.command("list")
-@click.option("--company", default=None, help="Only this company's targets.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.option("--company", multiple=True, help="Only this company's targets (repeatable).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON list of targets (id, company, type, url, state, last_error, "
+                   "last_success, versions, next_fetch_at, every_seconds, select, remove).")
 @click.pass_context
 def target_list(ctx, company, as_json):
     """List targets with their state, versions and schedule."""
-    targets = _store(ctx).list_targets(company)
+    store = _store(ctx)
+    targets = [t for name in company for t in store.list_targets(name)] if company else store.list_targets()
     if as_json:
         _emit_json([{
             "id": t["id"], "company": t["company"], "type": t["doc_type"], "url": t["url"],
@@ -248,15 +253,21 @@ def target_remove(ctx, target_id):
 
 @cli.command()
 @click.option("--all", "include_all", is_flag=True, help="Fetch every target, due or not.")
-@click.option("--company", default=None, help="Only this company's targets.")
+@click.option("--company", multiple=True, help="Only this company's targets (repeatable: "
+              "--company A --company B crawls both).")
 @click.option("--timeout", default=30.0, show_default=True, help="Download timeout in seconds.")
 @click.option("--no-notify", is_flag=True, help="Do not send the outbox after crawling.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per capture.")
+@click.option("--json", "as_json", is_flag=True,
+              help="At the end, print a JSON list with one object per capture (target_id, url, status, "
+                   "outcome, capture_id, version_id, change_id, error).")
 @click.pass_context
 def crawl(ctx, include_all, company, timeout, no_notify, as_json):
-    """One pass over due targets. Exits 3 if any fetch failed."""
+    """One pass over due targets, then name the targets that changed and how (on stderr).
+
+    Exits 3 if any fetch failed.
+    """
     from crawler.passes import crawl_due
-    report = crawl_due(_store(ctx), include_all=include_all, company=company, timeout=timeout,
+    report = crawl_due(_store(ctx), include_all=include_all, companies=company, timeout=timeout,
                        notify=not no_notify, console=err)
     if as_json:
         _emit_json(report["captures"])
@@ -264,23 +275,27 @@ def crawl(ctx, include_all, company, timeout, no_notify, as_json):
 
 
 @cli.command()
-@click.argument("company")
-@click.option("--json", "as_json", is_flag=True, help="Print targets, versions and changes as JSON.")
+@click.argument("company", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON list with one object per target: its fields, its versions (without "
+                   "their text) and its changes.")
 @click.pass_context
 def history(ctx, company, as_json):
-    """A company's versions and the changes between them."""
+    """The versions of COMPANY's documents and the changes between them (several companies: all)."""
     store = _store(ctx)
     if as_json:
         _emit_json([{**t, "versions": [{k: v for k, v in ver.items() if k != "text"}
                                        for ver in store.versions(t["id"])],
-                     "changes": store.changes(t["id"])} for t in store.list_targets(company)])
+                     "changes": store.changes(t["id"])} for name in company for t in store.list_targets(name)])
     else:
-        views.print_history(out, store, company)
+        for name in company:
+            views.print_history(out, store, name)
 
 
 @cli.command()
 @click.argument("change_id", type=int)
-@click.option("--json", "as_json", is_flag=True, help="Print the change as JSON.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the change as one JSON object (classification, evidence, hunks), without the diff.")
 @click.pass_context
 def show(ctx, change_id, as_json):
     """One change: classification, evidence and the word diff."""
@@ -297,7 +312,9 @@ def show(ctx, change_id, as_json):
 @click.argument("new", type=click.Path(dir_okay=False))
 @click.option("--select", multiple=True, metavar="CSS", help="CSS selector of the text (HTML files).")
 @click.option("--remove", multiple=True, metavar="CSS", help="CSS selector to drop (HTML files).")
-@click.option("--json", "as_json", is_flag=True, help="Print the diff and classification as JSON.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object: class, severity, topics, direction, evidence, the changed "
+                   "sentences (changes), stats and language.")
 def diff(old, new, select, remove, as_json):
     """Compare two local files (HTML, Markdown, text or PDF). Never touches the database."""
     old_text = _extract_file(old, select, remove)
@@ -346,7 +363,8 @@ def extract_command(file, select, remove, url, declaration):
 @click.option("--format", "fmt", default="text", show_default=True, type=click.Choice(["text", "markdown", "html"]))
 @click.option("--operator", is_flag=True, help="Also alert when a target turns broken or recovers.")
 @click.option("--name", default="", help="A label for this subscription.")
-@click.option("--json", "as_json", is_flag=True, help="Print the subscription (URL redacted) as JSON.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the new subscription (URL redacted) as one JSON object on stdout.")
 @click.pass_context
 def subscribe(ctx, apprise_url, company, doc_type, topic, min_severity, class_filter, digest, fmt,
               operator, name, as_json):
@@ -370,7 +388,8 @@ def subscribe(ctx, apprise_url, company, doc_type, topic, min_severity, class_fi
 
 @cli.command()
 @click.option("--all", "include_inactive", is_flag=True, help="Include unsubscribed ones.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON list of subscriptions (URLs redacted, with sent/waiting/dead counts).")
 @click.pass_context
 def subscriptions(ctx, include_inactive, as_json):
     """List subscriptions (apprise URLs redacted) with their outbox counts."""
@@ -407,7 +426,8 @@ def unsubscribe(ctx, subscription_id):
               help="Directory of templates overriding the bundled ones (env POLICYWATCH_TEMPLATES).")
 @click.option("--limit", default=500, show_default=True, type=click.IntRange(1), help="Most deliveries to send.")
 @click.option("--flush-digests", is_flag=True, help="Send waiting digests now, not at the end of their period.")
-@click.option("--json", "as_json", is_flag=True, help="Print the pass's counts and the outbox's as JSON.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object: this pass's counts (sent, failed, dead, …) and the outbox's.")
 @click.pass_context
 def notify_command(ctx, base_url, template_dir, limit, flush_digests, as_json):
     """Send due alerts and digests from the outbox; retry failed ones whose backoff has passed.

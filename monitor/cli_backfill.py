@@ -10,10 +10,12 @@ from pathlib import Path
 import click
 
 from .backfill import BackfillReport, WaybackClient, backfill_ota, backfill_wayback
-from .backfill.common import resolve_target
+from .backfill.common import SOURCES, resolve_target
 from .backfill.wayback import DEFAULT_BASE_URL, DEFAULT_DELAY_SECONDS, PERIODS, RETRIES
+from .cli_options import PolicywatchCommandGroup, one_line
 
 EXIT_STOPPED = 3  # the archive failed or a document was refused: a re-run resumes
+EXIT_NOTHING_IMPORTED = 1
 
 
 def _store(ctx):
@@ -24,6 +26,27 @@ def _store(ctx):
 
 def _progress(message: str) -> None:
     click.echo(message, err=True)
+
+
+def nothing_imported(reports: list[BackfillReport]) -> str | None:
+    """Why a run added no version, as one line; None when it added one, or when everything
+    the archive holds was already recorded by an earlier run (a re-run is up to date)."""
+    if any(r.versions for r in reports):
+        return None
+    tracked = [r for r in reports if r.target_id]
+    if not tracked:
+        return "nothing imported: no target tracks these documents (see the warnings above)"
+    if any(r.already_recorded for r in tracked):
+        return None
+    recorded = [item for r in tracked for item in r.recorded]
+    if recorded:
+        problems = sorted({one_line(item.get("error") or item["outcome"]) for item in recorded})
+        return (f"nothing imported: {len(recorded)} archived copies were recorded but none gave a "
+                f"version ({'; '.join(problems)[:300]})")
+    if any(r.older_than_history for r in tracked):
+        return "nothing imported: every archived copy is older than the history already recorded"
+    source = SOURCES.get(tracked[0].source, tracked[0].source)
+    return f"nothing imported: {source} holds no copy of the target in the range asked for"
 
 
 def _finish(reports: list[BackfillReport], as_json: bool) -> None:
@@ -38,10 +61,15 @@ def _finish(reports: list[BackfillReport], as_json: bool) -> None:
                        f"{report.source} ({len(report.recorded)} copies recorded{skipped})", err=True)
         if report.stopped:
             click.echo(f"target {report.target_id}: stopped: {report.stopped}", err=True)
-    sys.exit(EXIT_STOPPED if any(r.failed for r in reports) else 0)
+    if any(r.failed for r in reports):
+        sys.exit(EXIT_STOPPED)
+    reason = nothing_imported(reports)
+    if reason:
+        click.echo(f"policywatch: error: {reason}", err=True)
+        sys.exit(EXIT_NOTHING_IMPORTED)
 
 
-@click.group()
+@click.group(cls=PolicywatchCommandGroup)
 def backfill_group():
     """Import a target's past versions from web archives (history, never alerts)."""
 
@@ -63,7 +91,8 @@ def backfill_group():
               help="Seconds between requests to the archive (env POLICYWATCH_WAYBACK_DELAY).")
 @click.option("--retries", envvar="POLICYWATCH_WAYBACK_RETRIES", type=click.IntRange(0), default=RETRIES,
               show_default=True, help="Retries (with backoff) of a request the archive fails.")
-@click.option("--json", "as_json", is_flag=True, help="Print what was recorded as JSON.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON list with one report per target: what was recorded, skipped and why.")
 @click.pass_context
 def wayback_command(ctx, target, from_year, to_year, max_fetches, period, base_url, delay, retries,
                     as_json):
@@ -89,7 +118,8 @@ def wayback_command(ctx, target, from_year, to_year, max_fetches, period, base_u
 @click.option("--type", "terms_type", default=None, help='Only this terms type, e.g. "Privacy Policy".')
 @click.option("--url", default=None, help="Create the target with this URL if none tracks the "
               "document (needs --service and --type).")
-@click.option("--json", "as_json", is_flag=True, help="Print what was recorded as JSON.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON list with one report per document: what was recorded, skipped and why.")
 @click.pass_context
 def ota_command(ctx, repo, service, terms_type, url, as_json):
     """Import REPO, a local clone of an Open Terms Archive *-versions repository.

@@ -10,11 +10,12 @@ from pathlib import Path
 import click
 
 from .classify import CLASSES, CLASSIFIERS
+from .cli_options import PolicywatchCommand
 from .compare import DEFAULT_CLASSIFIER
 from .evaluate import evaluate
 
 
-@click.command("eval")
+@click.command("eval", cls=PolicywatchCommand)
 @click.argument("corpus_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the figures and mistakes as one JSON object.")
 @click.option("--classifier", default=DEFAULT_CLASSIFIER, show_default=True,

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from .cli_options import PolicywatchCommand, PolicywatchCommandGroup
 from .errors import PolicywatchError
 
 
@@ -27,7 +28,7 @@ def _trust_note(count: int, tsa_ca: str | None) -> str:
             "POLICYWATCH_TSA_CA to check the TSA certificates against a trusted CA)")
 
 
-@click.command("verify")
+@click.command("verify", cls=PolicywatchCommand)
 @_TSA_CA_OPTION
 @click.pass_context
 def verify_command(ctx, tsa_ca):
@@ -47,7 +48,7 @@ def verify_command(ctx, tsa_ca):
     click.echo(f"OK: the ledger verifies{_trust_note(stamps, tsa_ca)}", err=True)
 
 
-@click.group("ledger")
+@click.group("ledger", cls=PolicywatchCommandGroup)
 def ledger_group():
     """Trusted RFC 3161 timestamps of the ledger (`policywatch verify` checks them)."""
 
@@ -58,7 +59,7 @@ def ledger_group():
 @_TSA_CA_OPTION
 @click.option("--timeout", default=None, type=float, help="Seconds to wait for the TSA (env POLICYWATCH_TSA_TIMEOUT; 10).")
 @click.option("--force", is_flag=True, help="Ask again even if this TSA already timestamped the head.")
-@click.option("--json", "as_json", is_flag=True, help="Print the stored timestamp as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the stored timestamp as one JSON object (seq, entry_hash, tsa_url, gen_time, …).")
 @click.pass_context
 def ledger_timestamp(ctx, tsa_url, tsa_ca, timeout, force, as_json):
     """Get an RFC 3161 token over the ledger's head from a timestamp authority and store it.
@@ -84,7 +85,8 @@ def ledger_timestamp(ctx, tsa_url, tsa_ca, timeout, force, as_json):
 
 
 @ledger_group.command("timestamps")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object: the timestamps (without their tokens) and the last failure.")
 @click.pass_context
 def ledger_timestamps(ctx, as_json):
     """List the stored RFC 3161 timestamps and the last failed request."""
@@ -105,7 +107,7 @@ def ledger_timestamps(ctx, as_json):
         click.echo(f"last failure {failure['attempted_at']}: {failure['error']}", err=True)
 
 
-@click.group("evidence")
+@click.group("evidence", cls=PolicywatchCommandGroup)
 def evidence_group():
     """Export and verify evidence bundles (what a policy said when, and who was told)."""
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from .catalogue import add_planned, plan_import
+from .cli_options import PolicywatchCommand
 from .reextract import reextract
 
 
@@ -22,9 +23,9 @@ def _emit_json(data) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
-@click.command()
+@click.command(cls=PolicywatchCommand)
 @click.option("--target", "target_id", type=int, default=None, help="Only this target id.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per target.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list with one object per target (target_id, outcome, error, …).")
 @click.pass_context
 def reextract_command(ctx, target_id, as_json):
     """Rebuild versions from stored snapshots after an extractor or selector change.
@@ -41,10 +42,10 @@ def reextract_command(ctx, target_id, as_json):
     sys.exit(1 if failed else 0)
 
 
-@click.command()
+@click.command(cls=PolicywatchCommand)
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--every", default=None, help="Fetch interval for targets that give none (default 1d).")
-@click.option("--json", "as_json", is_flag=True, help="Print what was added and skipped as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: added (the new targets), skipped and warnings.")
 @click.pass_context
 def import_command(ctx, file, every, as_json):
     """Add targets from a YAML catalogue or Open Terms Archive declarations (a file or a folder).

@@ -1,15 +1,18 @@
 """CLI commands for operators: ``run`` (the daemon), ``status``, ``maintain``."""
 
 import json
+import sys
 
 import click
 from rich.console import Console
-from rich.table import Table
+
+from .cli_options import PolicywatchCommand
+from .errors import PolicywatchError
 
 err = Console(stderr=True, highlight=False)
 
 
-@click.command("run")
+@click.command("run", cls=PolicywatchCommand)
 @click.option("--tick", default=60.0, show_default=True, help="Longest sleep between ticks, seconds.")
 @click.option("--batch", default=500, show_default=True, help="Most targets claimed per tick.")
 @click.option("--lease", default=900, show_default=True,
@@ -36,7 +39,7 @@ def run_command(ctx, tick, batch, lease, no_notify, max_ticks, timeout, redis_ur
         require_extra("run --redis")
         from crawler.redis.distributed import run_distributed  # needs the redis extra
         err.print(f"policywatch daemon on {ctx.obj['db']}, fetching through workers on {redis_url}; "
-                  "SIGTERM to stop")
+                  "SIGTERM to stop", markup=False)
         counts = run_distributed(ctx.obj["db"], redis_url, prefix=redis_prefix, tick_seconds=tick,
                                  batch=batch, lease_seconds=lease, notify=not no_notify, max_ticks=max_ticks)
         err.print(f"stopped after {counts['ticks']} tick(s): {counts['captures']} capture(s), "
@@ -44,54 +47,58 @@ def run_command(ctx, tick, batch, lease, no_notify, max_ticks, timeout, redis_ur
                   f"{counts['released']} claim(s) released")
         click.echo(json.dumps(counts))
         return
-    err.print(f"policywatch daemon on {ctx.obj['db']} (pid file {ctx.obj['db']}.lock); SIGTERM to stop")
+    err.print(f"policywatch daemon on {ctx.obj['db']} (pid file {ctx.obj['db']}.lock); SIGTERM to stop",
+              markup=False)
     counts = run_daemon(ctx.obj["db"], tick_seconds=tick, batch=batch, lease_seconds=lease,
                         notify=not no_notify, max_ticks=max_ticks, overrides={"DOWNLOAD_TIMEOUT": timeout})
     err.print(f"stopped after {counts['ticks']} tick(s): {counts['captures']} capture(s), "
               f"{counts['released']} claim(s) released")
 
 
-@click.command("status")
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.command("status", cls=PolicywatchCommand)
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the report as one JSON object (database, targets, failing, captures_last_24h, "
+                   "outbox, healthy) instead of the tables.")
 @click.pass_context
 def status_command(ctx, as_json):
     """Targets by state, failing targets and why, outbox backlog, database size."""
     from .health import status_report
     from .cli import _store
+    from .views_ops import status_renderables
     report = status_report(_store(ctx))
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
-    out = Console(highlight=False)
-    targets = report["targets"]
-    out.print(f"database {report['database']['path']}: {report['database']['bytes'] / 1e6:.1f} MB, "
-              f"{report['database']['versions']} versions, {report['database']['snapshots']} raw snapshots")
-    out.print(f"targets: {targets['total']} ({', '.join(f'{n} {s}' for s, n in sorted(targets['by_state'].items()))}); "
-              f"due now: {targets['due_now']}; last success: {targets['last_success_at'] or 'never'}")
-    out.print(f"captures in the last 24 h: {report['captures_last_24h'] or 'none'}")
-    outbox = report["outbox"]
-    out.print(f"outbox backlog: {outbox['backlog']} ({outbox['by_status'] or 'empty'}); "
-              f"oldest pending: {outbox['oldest_pending_at'] or '-'}")
-    if report["failing"]:
-        table = Table(title="Failing targets", title_justify="left")
-        for column in ("id", "company", "type", "state", "failures", "reason", "last success"):
-            table.add_column(column, overflow="fold")
-        for t in report["failing"]:
-            table.add_row(str(t["id"]), t["company"], t["doc_type"], t["state"], str(t["consecutive_failures"]),
-                          t["last_error"] or "", t["last_success_at"] or "never")
-        out.print(table)
-    out.print("healthy" if report["healthy"] else "NOT healthy: broken targets or dead alerts",
-              style="green" if report["healthy"] else "bold red")
+    # Rich assumes 80 columns when output is not a terminal; reasons and paths need more.
+    out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    for renderable in status_renderables(report):
+        out.print(renderable)
 
 
-@click.command("maintain")
+class IntegrityFailed(PolicywatchError):
+    """SQLite's integrity check found a problem in the database."""
+
+
+@click.command("maintain", cls=PolicywatchCommand)
 @click.option("--prune-unchanged-days", type=click.IntRange(0), default=None,
               help="Delete raw bodies only unchanged/failed captures older than this many days need.")
 @click.option("--vacuum", is_flag=True, help="Checkpoint the WAL and VACUUM the database.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Also print what was done as one JSON object (snapshots_deleted, bytes_freed, "
+                   "bytes_before, bytes_after, integrity).")
 @click.pass_context
-def maintain_command(ctx, prune_unchanged_days, vacuum):
-    """Storage upkeep under the writer lock (refuses while a daemon runs)."""
+def maintain_command(ctx, prune_unchanged_days, vacuum, as_json):
+    """Storage upkeep under the writer lock (refuses while a daemon runs); one sentence per action.
+
+    Exits 1 if SQLite's integrity check finds a problem.
+    """
     from .maintenance import maintain
     from .cli import _store
+    from .views_ops import maintenance_sentences
     result = maintain(_store(ctx), keep_unchanged_days=prune_unchanged_days, run_vacuum=vacuum)
-    click.echo(json.dumps(result))
+    if as_json:
+        click.echo(json.dumps(result))
+    for sentence in maintenance_sentences(result, prune_unchanged_days):
+        click.echo(sentence, err=True)
+    if result["integrity"] != "ok":
+        raise IntegrityFailed(f"the integrity check of {ctx.obj['db']} failed: {result['integrity']}")

@@ -10,6 +10,8 @@ import json
 import click
 from rich.console import Console
 
+from .cli_options import PolicywatchCommand
+
 err = Console(stderr=True, highlight=False)
 
 
@@ -23,7 +25,7 @@ def _settings(pairs: tuple[str, ...]) -> dict:
     return settings
 
 
-@click.command("worker")
+@click.command("worker", cls=PolicywatchCommand)
 @click.option("--redis", "redis_url", envvar="POLICYWATCH_REDIS", required=True,
               help="Redis URL, e.g. redis://queue.example:6379/0 (env POLICYWATCH_REDIS).")
 @click.option("--prefix", default="policywatch", show_default=True,

@@ -2,6 +2,8 @@
 
 import click
 
+from .cli_options import PolicywatchCommand, PolicywatchCommandGroup
+
 
 def _ensure_store(ctx) -> str:
     # A missing database is an error (an empty site from a mistyped --db looks like lost
@@ -11,7 +13,7 @@ def _ensure_store(ctx) -> str:
     return database_path(ctx)
 
 
-@click.command("serve")
+@click.command("serve", cls=PolicywatchCommand)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--base-url", default="", metavar="URL",
@@ -43,7 +45,7 @@ def serve_command(ctx, host, port, base_url, workers):
                     server_header=False)
 
 
-@click.group("site")
+@click.group("site", cls=PolicywatchCommandGroup)
 def site_group():
     """Publish the web UI as a static site."""
 

@@ -93,6 +93,18 @@ def read_declaration(path: Path) -> list[DeclaredDocument]:
     return documents
 
 
+def is_terms_object(data) -> bool:
+    """True for an OTA terms object: a ``fetch`` URL, or a non-empty ``combine`` list of pages
+    that each have one (or share the object's)."""
+    if not isinstance(data, dict):
+        return False
+    pages = data.get("combine")
+    if pages is not None:
+        return (isinstance(pages, list) and bool(pages) and all(isinstance(p, dict) for p in pages)
+                and all(isinstance(p.get("fetch") or data.get("fetch"), str) for p in pages))
+    return isinstance(data.get("fetch"), str) and bool(data["fetch"].strip())
+
+
 def read_terms_object(path: Path) -> dict:
     """An OTA terms object (``fetch``/``select``/``remove``) from a file, for ``extract --declaration``.
 
@@ -108,9 +120,12 @@ def read_terms_object(path: Path) -> dict:
             raise InputError(f"{path} declares {len(terms_by_type)} document types; "
                              "pass one terms object")
         data = next(iter(terms_by_type.values()))
-    if not isinstance(data, dict):
-        raise InputError(f"{path} is not an OTA terms object")
+    # Any JSON object would otherwise pass (a package.json, a label.json) and extract with
+    # no selector at all, as if the declaration said so.
+    if not is_terms_object(data):
+        raise InputError(f"{path} is not an Open Terms Archive declaration: expected a service "
+                         "declaration ({\"name\", \"terms\": {…}}) or a terms object with 'fetch' or 'combine'")
     if "combine" in data:
-        first = data["combine"][0] if data["combine"] else {}
+        first = data["combine"][0]
         data = {**data, **first, "select": first.get("select", data.get("select"))}
     return data

@@ -18,6 +18,9 @@
 
 import hashlib
 import json
+import os
+import secrets
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -63,7 +66,27 @@ def export_bundle(store: Store, out: str | Path, *, company: str, doc_type: str 
     targets = [t for t in store.list_targets(company) if doc_type is None or t["doc_type"] == doc_type]
     if not targets:
         raise InputError(f"company {company!r} has no {doc_type!r} document")
-    (out / "versions").mkdir(parents=True)
+    # Written beside OUT and renamed into place at the end: a bundle that failed half-way
+    # (a missing WARC, a full disk, Ctrl-C) must not be mistaken for evidence.
+    final = out.resolve()  # a name to put the work directory beside, even for "."
+    final.parent.mkdir(parents=True, exist_ok=True)
+    work = final.parent / f".{final.name}.partial-{os.getpid()}-{secrets.token_hex(4)}"
+    work.mkdir()
+    try:
+        manifest = _write_bundle(store, work, targets, company=company, doc_type=doc_type, since=since,
+                                 until=until, warc_dir=warc_dir, pdf=pdf, warn=warn)
+        # rename(2) replaces an empty directory, and refuses one somebody filled meanwhile.
+        work.replace(final)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _write_bundle(store: Store, out: Path, targets: list[dict], *, company, doc_type, since, until,
+                  warc_dir, pdf, warn) -> dict:
+    """Write the whole bundle into the (new, empty) directory ``out``; return the manifest."""
+    (out / "versions").mkdir()
     (out / "warc").mkdir()
     db = store.db
     entries_by_ref = {(e["kind"], e["ref_id"]): e for e in db.query("SELECT * FROM ledger")}

@@ -1,9 +1,14 @@
-"""Human-readable terminal output (rich) for the CLI. Messages go to stderr, data to stdout."""
+"""Human-readable terminal output (rich) for the CLI. Messages go to stderr, data to stdout.
+
+Company names, document types, URLs, titles and errors come from users and crawled pages: they
+are put in rich ``Text`` (never parsed as markup), so ``[/]`` or ``[bold]`` print as they are.
+"""
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .cli_options import one_line
 from .diff import render_terminal, word_diff
 from .store import Store
 from .timeutil import format_interval
@@ -48,8 +53,8 @@ def targets_table(targets: list[dict]) -> Table:
     for target in targets:
         state = target["state"]
         if target.get("last_error") and state != "ok":
-            state = f"{state}: {target['last_error']}"
-        table.add_row(str(target["id"]), target["company"], target["doc_type"], target["url"],
+            state = f"{state}: {one_line(target['last_error'])}"
+        table.add_row(str(target["id"]), Text(target["company"]), Text(target["doc_type"]), Text(target["url"]),
                       Text(state, style="red" if target["state"] in ("failing", "broken") else ""),
                       str(target.get("versions", "")), _day(target.get("last_success_at")),
                       _day(target.get("next_fetch_at")), format_interval(target["every_seconds"]))
@@ -66,14 +71,35 @@ def classification_line(change: dict) -> Text:
     return line
 
 
+# A crawl of thousands of targets may change hundreds; the summary names the first ones.
+CRAWL_CHANGES_SHOWN = 20
+
+
+def print_crawl_changes(console: Console, changes: list[dict], limit: int = CRAWL_CHANGES_SHOWN) -> None:
+    """After a crawl: one line per changed target (company, document type, class, severity,
+    change id), most severe first, as ``crawler.passes.changed_targets`` orders them."""
+    if not changes:
+        return
+    material = sum(1 for c in changes if c["class"] == "material")
+    console.print(Text(f"{len(changes)} target(s) changed ({material} material):"))
+    for change in changes[:limit]:
+        line = Text(f"  {change['company']} — {change['doc_type']}: ")
+        line.append_text(classification_line(change))
+        line.append(f"  (change {change['change_id']}: policywatch show {change['change_id']})", style="dim")
+        console.print(line)
+    if len(changes) > limit:
+        console.print(Text(f"  … and {len(changes) - limit} more (see `policywatch history COMPANY`)",
+                           style="dim"))
+
+
 def print_history(console: Console, store: Store, company: str) -> None:
     """Every target of a company with its versions and the changes between them."""
     for target in store.list_targets(company):
-        console.rule(f"{target['company']} — {target['doc_type']}  ({target['url']})")
+        console.rule(Text(f"{target['company']} — {target['doc_type']}  ({target['url']})"))
         changes_by_version = {c["to_version_id"]: c for c in store.changes(target["id"])}
         versions = store.versions(target["id"])
         if not versions:
-            console.print(f"  no version recorded yet (state: {target['state']})", style="dim")
+            console.print(Text(f"  no version recorded yet (state: {target['state']})", style="dim"))
         for version in versions:
             line = Text(f"  v{version['id']}  {_day(version['first_seen_at'])} → {_day(version['last_seen_at'])}  ")
             change = changes_by_version.get(version["id"])
@@ -93,9 +119,9 @@ def print_change(console: Console, store: Store, change: dict) -> None:
     target = store.get_target(change["target_id"])
     old = store.get_version(change["from_version_id"])
     new = store.get_version(change["to_version_id"])
-    console.rule(f"Change {change['id']}: {target['company']} — {target['doc_type']}")
-    console.print(f"{target['url']}\nv{old['id']} ({_day(old['first_seen_at'])}) → "
-                  f"v{new['id']} ({_day(new['first_seen_at'])}), classified by {change['classifier']}")
+    console.rule(Text(f"Change {change['id']}: {target['company']} — {target['doc_type']}"))
+    console.print(Text(f"{target['url']}\nv{old['id']} ({_day(old['first_seen_at'])}) → "
+                       f"v{new['id']} ({_day(new['first_seen_at'])}), classified by {change['classifier']}"))
     console.print(classification_line(change))
     print_evidence(console, change["evidence"], change.get("hunks") or [])
     console.print()

@@ -187,7 +187,7 @@ def test_maintain_prunes_unneeded_snapshots_and_vacuums(site, cli, db_path):
     cli("crawl", "--all", check=0)
     assert query(db_path, "SELECT count(*) FROM snapshots")[0][0] == 2
     query(db_path, "UPDATE captures SET fetched_at = '2001-01-01T00:00:00.000000Z'")
-    result = json.loads(cli("maintain", "--prune-unchanged-days", "30", "--vacuum", check=0).stdout)
+    result = json.loads(cli("maintain", "--prune-unchanged-days", "30", "--vacuum", "--json", check=0).stdout)
     assert result["snapshots_deleted"] == 1 and result["integrity"] == "ok"
     # The version's own snapshot stays: versions must re-derive from it.
     assert query(db_path, "SELECT count(*) FROM snapshots s JOIN versions v ON v.snapshot_sha256 = s.sha256")[0][0] == 1

@@ -1,6 +1,7 @@
 """The spider that fetches due targets and emits one capture per attempt, success or failure."""
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Iterator
 
 import scrapy
@@ -25,6 +26,8 @@ from crawler.items import CaptureItem
 from crawler.render import handler_installed, render_meta
 from monitor.record import Capture
 from monitor.timeutil import now_iso
+
+logger = logging.getLogger(__name__)
 
 # Start requests queued ahead of the downloader, in multiples of CONCURRENT_REQUESTS; how often
 # to look again when the queue is full (see TargetsSpider._wait_for_room).
@@ -87,7 +90,12 @@ def error_kind(failure: Failure, engine_running: bool = True) -> tuple[str, str]
         return "ignored", text or "the request was dropped"
     if failure.check(HttpError):
         return f"http-{failure.value.response.status}", f"HTTP {failure.value.response.status}"
-    text = str(failure.value) or failure.type.__name__
+    full = str(failure.value).strip()
+    if "\n" in full:
+        # A browser's error carries Chromium's launch command and its stderr ("Browser logs:",
+        # "Call log:"): kept for -vv, while the capture (and the terminal) get the first line.
+        logger.debug("%s: %s", failure.type.__name__, full)
+    text = (full.splitlines() or [""])[0].strip() or failure.type.__name__
     if "maxsize" in text.lower() or "max size" in text.lower() or "larger than" in text.lower():
         return "too-large", text
     return "fetch", f"{failure.type.__name__}: {text}"
