@@ -21,8 +21,11 @@ from collections import Counter
 from difflib import SequenceMatcher
 
 from . import Assessment, register
+from .context import Document, is_change_note, out_of_scope
+from .lists import list_item_changes, list_runs, place_changes, purpose_changes
 from .signals import (Rules, channel_kinds, count, entities, language, load_rules, only_dates,
                       topic_hits, topics_in, words)
+from .variants import canonical_words, same_in_other_words
 
 TYPO_SIMILARITY = 0.8
 # Topics a short list item inherits from its section heading, and how short such an item is.
@@ -114,6 +117,10 @@ def _noise_or_minor(hunk: dict, rules: Rules) -> dict | None:
         return _verdict("noise", evidence=[_evidence(hunk, "new", "link-fragment", [])])
     if _is_date_stamp(old, rules) and _is_date_stamp(new, rules):
         return _verdict("noise", evidence=[_evidence(hunk, "new", "date-stamp", [])])
+    if same_in_other_words(old, new):
+        # British/American spelling, or another name for the same data category ("date of
+        # birth" / "birthday"): the same practice in other words.
+        return _verdict(evidence=[_evidence(hunk, "new", "spelling-or-synonym", [])])
     if len(removed) == 1 and len(added) == 1 and SequenceMatcher(
             None, removed[0].casefold(), added[0].casefold()).ratio() >= TYPO_SIMILARITY:
         return _verdict(evidence=[_evidence(hunk, "new", "typo-fix", [])])
@@ -167,8 +174,8 @@ def _judge_replace(hunk: dict, rules: Rules) -> dict:
              list(dict.fromkeys(about + list(gained) + list(lost))) or sentence_topics,
              "expands" if removed else "restricts")
     for name in dict.fromkeys(list(lost) + list(gained)):
-        if sorted(lost.get(name, [])) == sorted(gained.get(name, [])):
-            continue  # the same terms on both sides: moved within the sentence
+        if sorted(map(canonical_words, lost.get(name, []))) == sorted(map(canonical_words, gained.get(name, []))):
+            continue  # the same terms on both sides (or their variants): moved within the sentence
         topic = rules.topic(name)
         added = len(gained.get(name, [])) >= len(lost.get(name, []))
         side = "new" if added else "old"
@@ -208,16 +215,26 @@ def _judge_replace(hunk: dict, rules: Rules) -> dict:
     if not evidence and old_negated and new_negated == old_negated and sentence_topics:
         # The scope of a negative commitment grew or shrank ("X and Y are not encrypted" →
         # "X, Y and Z are not encrypted"): content words only added, or only removed.
+        # Only items of an enumeration count: a word inserted to qualify or clarify ("the
+        # relevant authority", "for advertising purposes") does not change what is excluded.
         content_added = _content_words(new) - _content_words(old)
         content_removed = _content_words(old) - _content_words(new)
         nearest = _nearest_topics(new, rules)
-        if bool(content_added) != bool(content_removed) and nearest:
+        if bool(content_added) != bool(content_removed) and nearest and list_runs(hunk.get("edits") or []):
             # More under "we do not sell" restricts; more under "is not encrypted" exposes more.
             polarity = rules.topic(nearest[0]).polarity
             fire("negated-scope-changed", "new", nearest,
                  _direction(polarity, bool(content_added), negated=True))
+    for rule, side, names, direction, _ in place_changes(hunk, rules):
+        fire(rule, side, names, direction)
+    low_severity = False
+    if not evidence:
+        for rule, side, names, direction, severity in (purpose_changes(hunk, rules)
+                                                       or list_item_changes(hunk, rules, old_negated > 0)):
+            fire(rule, side, names, direction)
+            low_severity = severity == 1
     if evidence:
-        severity = max(rules.topic(t).severity for t in topics)
+        severity = 1 if low_severity else max(rules.topic(t).severity for t in topics)
         if any(e["rule"] == "negation-removed" for e in evidence):
             severity = 3
         return _verdict("material", topics, _combine(directions), severity, evidence)
@@ -227,7 +244,7 @@ def _judge_replace(hunk: dict, rules: Rules) -> dict:
                     evidence=[_evidence(hunk, "new", "contact-changed" if contact else "wording", [])])
 
 
-def _judge_whole(hunk: dict, rules: Rules) -> dict:
+def _judge_whole(hunk: dict, rules: Rules, document: Document | None = None) -> dict:
     added = hunk["op"] == "insert"
     side = "new" if added else "old"
     sentence = hunk["new_sentence"] if added else hunk["old_sentence"]
@@ -238,6 +255,12 @@ def _judge_whole(hunk: dict, rules: Rules) -> dict:
     if rules.pointer.search(sentence):
         return _verdict(topics=["contact"] if "contact" in topics else [],
                         evidence=[_evidence(hunk, side, "pointer", [])])
+    if practice and is_change_note(sentence, hunk.get("section", ""), rules):
+        return _verdict(evidence=[_evidence(hunk, side, "change-note", [])])
+    if practice and out_of_scope(sentence, hunk.get("section", ""), rules):
+        return _verdict(evidence=[_evidence(hunk, side, "out-of-scope", [])])
+    if practice and document is not None and document.restated(sentence, added, hunk.get("section", ""), rules):
+        return _verdict(evidence=[_evidence(hunk, side, "restatement", [])])
     inherited = [t for t in topics_in(hunk.get("section", ""), rules) if t in _LISTED_TOPICS]
     if not practice and inherited and len(words(sentence)) <= _LIST_ITEM_WORDS:
         # A short item (list entry, table row) under a heading about sharing or collection names
@@ -261,7 +284,7 @@ def _judge_whole(hunk: dict, rules: Rules) -> dict:
                     [_evidence(hunk, side, rule, practice)])
 
 
-def judge_hunk(hunk: dict, rules: Rules | None = None) -> dict:
+def judge_hunk(hunk: dict, rules: Rules | None = None, document: Document | None = None) -> dict:
     """The verdict on one changed sentence: class, topics, direction, severity, evidence."""
     rules = rules or load_rules()
     if hunk["op"] == "replace":
@@ -277,7 +300,13 @@ def judge_hunk(hunk: dict, rules: Rules | None = None) -> dict:
         if old_language != new_language and "und" not in (old_language, new_language):
             # A translation says the same thing in another language (or should): a reader checks.
             return _verdict(evidence=[_evidence(hunk, "new", f"review:translated {old_language}->{new_language}", [])])
-    verdict = _judge_replace(hunk, rules) if hunk["op"] == "replace" else _judge_whole(hunk, rules)
+    if hunk["op"] == "replace":
+        section = hunk.get("section", "")
+        if is_change_note(hunk["old_sentence"], section, rules) and is_change_note(hunk["new_sentence"], section, rules):
+            return _verdict(evidence=[_evidence(hunk, "new", "change-note", [])])
+        if out_of_scope(hunk["old_sentence"], section, rules) and out_of_scope(hunk["new_sentence"], section, rules):
+            return _verdict(evidence=[_evidence(hunk, "new", "out-of-scope", [])])
+    verdict = _judge_replace(hunk, rules) if hunk["op"] == "replace" else _judge_whole(hunk, rules, document)
     if verdict["class"] != "material":
         code = language(sentence)
         if code not in rules.languages and code != "und":
@@ -294,8 +323,9 @@ def classify(old_text: str, new_text: str, hunks: list[dict]) -> Assessment:
     klass, severity = "noise", 0
     editorial_topics = []
     rank = {"noise": 0, "editorial": 1, "material": 2}
+    document = Document(old_text, new_text)
     for hunk in hunks:
-        verdict = judge_hunk(hunk, rules)
+        verdict = judge_hunk(hunk, rules, document)
         judged.append({**hunk, "class": verdict["class"], "topics": verdict["topics"],
                        "severity": verdict["severity"], "direction": verdict["direction"],
                        "rule": verdict["evidence"][0]["rule"] if verdict["evidence"] else ""})
