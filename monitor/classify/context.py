@@ -18,7 +18,7 @@ the sentence itself.
 from collections import Counter
 from functools import cached_property
 
-from .signals import Rules, count, topic_hits
+from .signals import Rules, negations, topic_hits
 from .variants import canonical_words
 
 # Words that carry no content for the containment test ("a sentence says nothing the other does
@@ -70,7 +70,7 @@ class Document:
         words = content(sentence)
         if sum(words.values()) < _MIN_CONTENT:
             return None
-        negated = count(rules.negation, sentence) > 0
+        negated = negations(sentence, rules) > 0
         terms = {text for _, _, _, text in topic_hits(sentence, rules, weak=False)}
         coverage = SUMMARY_COVERAGE if rules.summary_heading.search(section or "") else 1.0
         kept = {text for text, _ in self.new_sentences} & {text for text, _ in self.old_sentences}
@@ -78,7 +78,7 @@ class Document:
         for text, other in others:
             if text == sentence or text not in kept:
                 continue
-            if (count(rules.negation, text) > 0) != negated:
+            if (negations(text, rules) > 0) != negated:
                 continue
             shared = sum((words & other).values())
             if shared / sum(words.values()) < coverage:

@@ -23,13 +23,18 @@ _CONJUNCTION_END = ("and", "or", "nor", "including", "as well as", "such as", "l
 _FUNCTION = frozenset("a an the and or of to in on at by for with from as your our their its any all "
                       "such other also".split())
 _LIST_RUN_WORDS = 8
+# "EU-U.S. DPF", "Swiss-U.S.": places joined into the name of a framework, not destinations.
+_COMPOUND = re.compile(r"\b[A-Z][\w.]*-[A-Z][\w.]*")
+_YEAR = re.compile(r"\b(19|20)\d\d\b")
 _TAG = re.compile(r"<\s*/?\s*[a-z]+[^>]*>?|&\w+;", re.IGNORECASE)
 _LISTED = ("collection", "sharing", "sale", "transfers", "sensitive-data")
 
 
 def _content(text: str) -> Counter:
     text = _TAG.sub(" ", text)  # leftover HTML ("<br>") is markup, not an item
-    return Counter(w.casefold() for w in words(text) if w.casefold() not in _FUNCTION and not w.isdigit())
+    # Possessive "s" and one-letter leftovers are not items.
+    return Counter(w.casefold() for w in words(text)
+                   if len(w) > 1 and w.casefold() not in _FUNCTION and not w.isdigit())
 
 
 def list_runs(edits: list) -> list[tuple[str, str]]:
@@ -55,12 +60,14 @@ def list_runs(edits: list) -> list[tuple[str, str]]:
 
 def place_changes(hunk: dict, rules: Rules) -> list[tuple]:
     old, new = hunk["old_sentence"], hunk["new_sentence"]
-    before, after = places(old, rules), places(new, rules)
-    if set(before) == set(after):
-        return []
+    before, after = places(_COMPOUND.sub(" ", old), rules), places(_COMPOUND.sub(" ", new), rules)
+    if set(before) == set(after) or not before or not after:
+        return []  # no list of places on one side: a rewritten sentence, judged by its terms
     context = old + " " + new
     if rules.address_context.search(context) or any(c.isdigit() for c in hunk["old"] + hunk["new"]):
         return []  # an office address or a phone number: contact details
+    if rules.date_stamp.search(context) and _YEAR.search(context):
+        return []  # "Effective date in the EEA, UK and Switzerland: ...": a date label
     added = bool(set(after) - set(before))
     removed = bool(set(before) - set(after))
     side = "new" if added else "old"

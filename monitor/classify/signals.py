@@ -58,6 +58,9 @@ class Rules:
     use_context: re.Pattern
     marketing_words: re.Pattern
     places: tuple  # ((alias words, canonical, capitals only), ...), longest alias first
+    representative: re.Pattern
+    representative_name: re.Pattern
+    consent_condition: re.Pattern
 
     def topic(self, name: str) -> Topic:
         return next(t for t in self.topics if t.name == name)
@@ -105,6 +108,9 @@ def load_rules() -> Rules:
         places=tuple(sorted(((tuple(_WORD.findall(alias.casefold())), canonical, alias.isupper())
                              for canonical, aliases in raw["places"].items() for alias in aliases),
                             key=lambda entry: -len(entry[0]))),
+        representative=_compile(raw["representative"]),
+        representative_name=re.compile(raw["representative_name"]),  # names are capitalised
+        consent_condition=_compile(raw["consent_condition"]),
     )
 
 
@@ -154,6 +160,16 @@ def places(text: str, rules: Rules) -> Counter:
     return found
 
 
+# A quoted label ("Do Not Sell or Share My Personal Information" link) or a title-case one (Do
+# Not Track) names a control; its "not" commits to nothing.
+_QUOTED = re.compile(r"[\"“”][^\"“”]{1,80}[\"“”]|\bDo Not [A-Z]\w*(?: (?:or|and|/) [A-Z]\w*)*")
+
+
+def negations(text: str, rules: Rules) -> int:
+    """How many negative commitments ``text`` makes (quoted or title-case labels left out)."""
+    return len(rules.negation.findall(_QUOTED.sub(" ", text)))
+
+
 def count(pattern: re.Pattern, text: str) -> int:
     return len(pattern.findall(text))
 
@@ -166,6 +182,14 @@ def channel_kinds(text: str, rules: Rules) -> Counter:
 def entities(text: str, rules: Rules) -> set[str]:
     """Legal entities named in ``text`` (capitalised words ending in a company form)."""
     return {" ".join(m.group(1).split()).rstrip(".,").casefold() for m in rules.legal_entity.finditer(text)}
+
+
+def named_parties(text: str, rules: Rules) -> set[str]:
+    """Legal entities and named representatives in ``text``, lower case."""
+    found = entities(text, rules)
+    found |= {" ".join(m.group(1).split()).rstrip(".,:").casefold()
+              for m in rules.representative_name.finditer(text)}
+    return {name for name in found if len(name) > 3}
 
 
 def only_dates(words: list[str], rules: Rules) -> bool:
