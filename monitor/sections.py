@@ -129,6 +129,22 @@ def _blocks(text: str) -> list[tuple[str, bool]]:
 
 
 def parse(text: str) -> list[Sentence]:
+    """The sentences of a stored text (see ``_parse``), remembered for the last few texts: the
+    diff and the classifier's document context read the same two versions."""
+    key = hash(text)
+    found = _PARSED.get(key)
+    if found is None or found[0] != text:
+        found = (text, tuple(_parse(text)))
+        _PARSED[key] = found
+        while len(_PARSED) > 4:
+            _PARSED.pop(next(iter(_PARSED)))
+    return list(found[1])
+
+
+_PARSED: dict[int, tuple[str, tuple]] = {}
+
+
+def _parse(text: str) -> list[Sentence]:
     """The sentences of a stored text, each with its noise-free key and its section.
 
     Date stamps ("Last updated ...") and lines that are noise only (rules, bare URLs) are

@@ -19,7 +19,8 @@ from collections import Counter
 from functools import cached_property
 
 from .signals import Rules, negations, topic_hits
-from .variants import canonical_words
+from ..sections import sentence_key
+from .variants import american, canonical_words
 
 # Words that carry no content for the containment test ("a sentence says nothing the other does
 # not"), including hedges a summary adds ("in short", "generally").
@@ -48,18 +49,19 @@ def out_of_scope(sentence: str, section: str, rules: Rules) -> bool:
 
 
 class Document:
-    """The sentences of both versions, parsed only when a rule asks (most changes never do)."""
+    """The sentences of both versions, parsed and indexed only when a rule asks (most changes
+    never do): each sentence's content words and negation, and which sentences hold a word."""
 
     def __init__(self, old_text: str, new_text: str):
         self.old_text, self.new_text = old_text, new_text
 
     @cached_property
-    def old_sentences(self) -> list[tuple[str, Counter]]:
-        return _sentences(self.old_text)
+    def _old(self) -> "_Index":
+        return _Index(self.old_text)
 
     @cached_property
-    def new_sentences(self) -> list[tuple[str, Counter]]:
-        return _sentences(self.new_text)
+    def _new(self) -> "_Index":
+        return _Index(self.new_text)
 
     def restated(self, sentence: str, added: bool, section: str, rules: Rules) -> str | None:
         """The sentence of the other version that ``sentence`` restates, or None.
@@ -67,21 +69,24 @@ class Document:
         A new sentence restates one the old version had (and the new one keeps); a removed
         sentence repeated one the new version still has.
         """
-        words = content(sentence)
-        if sum(words.values()) < _MIN_CONTENT:
+        words = {american(w) for w in sentence_key(sentence).split()} - _STOP
+        if len(words) < _MIN_CONTENT:
             return None
         negated = negations(sentence, rules) > 0
         terms = {text for _, _, _, text in topic_hits(sentence, rules, weak=False)}
         coverage = SUMMARY_COVERAGE if rules.summary_heading.search(section or "") else 1.0
-        kept = {text for text, _ in self.new_sentences} & {text for text, _ in self.old_sentences}
-        others = self.old_sentences if added else self.new_sentences
-        for text, other in others:
-            if text == sentence or text not in kept:
-                continue
-            if (negations(text, rules) > 0) != negated:
-                continue
-            shared = sum((words & other).values())
-            if shared / sum(words.values()) < coverage:
+        others, keep = (self._old, self._new) if added else (self._new, self._old)
+        shared = Counter()
+        for word in words:
+            shared.update(others.holding.get(word, ()))
+        needed = coverage * len(words)
+        for index, hits in shared.most_common():
+            if hits < needed:
+                break
+            text = others.texts[index]
+            if others.keys[index] not in keep.key_set:
+                continue  # the other version's sentence is gone too: nothing left to restate
+            if others.negated(index, rules) != negated:
                 continue
             lowered = text.casefold()
             if all(term in lowered for term in terms):
@@ -89,7 +94,28 @@ class Document:
         return None
 
 
-def _sentences(text: str) -> list[tuple[str, Counter]]:
-    from ..sections import parse, plain_text
-    return [(plain, content(plain)) for s in parse(text) if not s.heading
-            for plain in [plain_text(s.text)]]
+class _Index:
+    def __init__(self, text: str):
+        # The diff parsed this text already (``parse`` remembers it); sentence keys are its
+        # words, lower case, without markup. Spelling is folded; synonyms are not (too slow to
+        # fold on a whole 1 MB policy for a rule that seldom fires).
+        from ..sections import parse
+        self.texts, self.keys = [], []
+        self.holding: dict[str, list[int]] = {}
+        for sentence in parse(text):
+            if sentence.heading:
+                continue
+            words = tuple(sorted({american(w) for w in sentence.key.split()} - _STOP))
+            if not words:
+                continue
+            for word in words:
+                self.holding.setdefault(word, []).append(len(self.texts))
+            self.texts.append(sentence.text)
+            self.keys.append(words)
+        self.key_set = set(self.keys)
+        self._negated: dict[int, bool] = {}
+
+    def negated(self, index: int, rules: Rules) -> bool:
+        if index not in self._negated:
+            self._negated[index] = negations(self.texts[index], rules) > 0
+        return self._negated[index]

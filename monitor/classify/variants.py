@@ -8,7 +8,7 @@ held-back histories raised false alerts on exactly these.
 """
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import yaml
@@ -30,12 +30,14 @@ def _tables() -> tuple[dict, list, frozenset, dict, int]:
         for phrase in group:
             phrases[tuple(_WORD.findall(phrase.casefold()))] = canonical
     longest = max(len(p) for p in phrases)
-    return dict(british), suffixes, frozenset(raw["suffix_exceptions"]), phrases, longest
+    starts = frozenset(p[0] for p in phrases)
+    return dict(british), suffixes, frozenset(raw["suffix_exceptions"]), phrases, longest, starts
 
 
+@lru_cache(maxsize=65536)
 def american(word: str) -> str:
     """The American spelling of a (lower-case) word; the word itself when it has no variant."""
-    british, suffixes, exceptions, _, _ = _tables()
+    british, suffixes, exceptions, *_ = _tables()
     if word in british:
         return british[word]
     if word in exceptions or len(word) < 6:
@@ -49,11 +51,15 @@ def american(word: str) -> str:
 def canonical_words(text: str) -> tuple[str, ...]:
     """The words of ``text``, lower case, American spelling, each synonym phrase in its group's
     canonical form."""
-    _, _, _, phrases, longest = _tables()
+    _, _, _, phrases, longest, starts = _tables()
     tokens = [american(w) for w in _WORD.findall(text.casefold())]
     out: list[str] = []
     i = 0
     while i < len(tokens):
+        if tokens[i] not in starts:
+            out.append(tokens[i])
+            i += 1
+            continue
         for size in range(min(longest, len(tokens) - i), 0, -1):
             found = phrases.get(tuple(tokens[i:i + size]))
             if found is not None:
