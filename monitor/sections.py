@@ -38,6 +38,9 @@ _LONE_NUMBER = re.compile(r"[\W_]*(?:\d+(?:\.\d+)*|[ivx]{1,4}|[a-z])[.)]?", re.I
 _ENUMERATION = re.compile(r"^(?:(?:section|article|part|chapter)\s+)?(?:\(?[0-9ivxlc]{1,6}(?:\.[0-9]+)*[.):]?|"
                           r"\(?[a-z][.)])\s+", re.IGNORECASE)
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+# Raw HTML left in the Markdown (an anchor with its attributes, a <br>): markup, like links.
+# Attribute values may come with typographic quotes (a CMS "smartened" them).
+_HTML_TAG = re.compile(r"</?[a-zA-Z][\w:-]*(?:\s+[\w:-]+(?:\s*=\s*(?:[\"“”][^\"“”]*[\"“”]|'[^']*'|[^\s>]+))?)*\s*/?>")
 
 
 @dataclass
@@ -58,6 +61,8 @@ def plain_text(text: str) -> str:
     # policy runs this on every sentence.
     if "](" in text:
         text = _MD_LINK.sub(r"\1", _MD_IMAGE.sub(r"\1", text))
+    if "<" in text:
+        text = _HTML_TAG.sub(" ", text)
     if "://" in text:
         text = _BARE_URL.sub(" ", text)  # link targets are noise (DESIGN.md), even unbracketed
     if _MARKUP_CHARS.search(text):
@@ -124,6 +129,22 @@ def _blocks(text: str) -> list[tuple[str, bool]]:
 
 
 def parse(text: str) -> list[Sentence]:
+    """The sentences of a stored text (see ``_parse``), remembered for the last few texts: the
+    diff and the classifier's document context read the same two versions."""
+    key = hash(text)
+    found = _PARSED.get(key)
+    if found is None or found[0] != text:
+        found = (text, tuple(_parse(text)))
+        _PARSED[key] = found
+        while len(_PARSED) > 4:
+            _PARSED.pop(next(iter(_PARSED)))
+    return list(found[1])
+
+
+_PARSED: dict[int, tuple[str, tuple]] = {}
+
+
+def _parse(text: str) -> list[Sentence]:
     """The sentences of a stored text, each with its noise-free key and its section.
 
     Date stamps ("Last updated ...") and lines that are noise only (rules, bare URLs) are

@@ -21,8 +21,11 @@ from collections import Counter
 from difflib import SequenceMatcher
 
 from . import Assessment, register
-from .signals import (Rules, channel_kinds, count, entities, language, load_rules, only_dates,
-                      topic_hits, topics_in, words)
+from .context import Document, is_change_note, out_of_scope
+from .lists import list_item_changes, list_runs, place_changes, purpose_changes
+from .signals import (Rules, channel_kinds, count, entities, language, load_rules, named_parties,
+                      negations, only_dates, topic_hits, topics_in, words)
+from .variants import canonical_words, same_in_other_words
 
 TYPO_SIMILARITY = 0.8
 # Topics a short list item inherits from its section heading, and how short such an item is.
@@ -114,6 +117,10 @@ def _noise_or_minor(hunk: dict, rules: Rules) -> dict | None:
         return _verdict("noise", evidence=[_evidence(hunk, "new", "link-fragment", [])])
     if _is_date_stamp(old, rules) and _is_date_stamp(new, rules):
         return _verdict("noise", evidence=[_evidence(hunk, "new", "date-stamp", [])])
+    if same_in_other_words(old, new):
+        # British/American spelling, or another name for the same data category ("date of
+        # birth" / "birthday"): the same practice in other words.
+        return _verdict(evidence=[_evidence(hunk, "new", "spelling-or-synonym", [])])
     if len(removed) == 1 and len(added) == 1 and SequenceMatcher(
             None, removed[0].casefold(), added[0].casefold()).ratio() >= TYPO_SIMILARITY:
         return _verdict(evidence=[_evidence(hunk, "new", "typo-fix", [])])
@@ -142,14 +149,62 @@ def _content_words(text: str) -> Counter:
     return Counter(w.casefold() for w in words(text) if w.casefold() not in _FUNCTION_WORDS)
 
 
-def _judge_replace(hunk: dict, rules: Rules) -> dict:
+def _new_parties(sentence: str, section: str, rules: Rules, document: Document | None) -> set[str]:
+    """Entities or representatives named in ``sentence`` that the old version never names, when
+    the sentence or its section is about who answers for the data."""
+    if document is None or not (rules.representative.search(sentence) or rules.representative.search(section)):
+        return set()
+    old = " ".join(_WORDS_ONLY.sub(" ", document.old_text.casefold()).split())
+    new = set()
+    for name in named_parties(sentence, rules):
+        tokens = _WORDS_ONLY.sub(" ", name).split()
+        # The name as the old text wrote it, or its last three words ("... Services Limited"
+        # after a label the old text put on another line): not new.
+        tails = [" ".join(tokens[i:]) for i in range(max(0, len(tokens) - 3) + 1)]
+        if not any(f" {tail} " in f" {old} " for tail in tails):
+            new.add(name)
+    return new
+
+
+def _condition_changes(hunk: dict, rules: Rules, sentence_topics: list) -> list[tuple]:
+    """A consent or enablement condition removed from (or added to) a practice sentence."""
+    if not sentence_topics and not rules.use_context.search(hunk["old_sentence"] + " " + hunk["new_sentence"]):
+        return []
+    found = []
+    for op, text in hunk.get("edits") or []:
+        if op == 0 or not rules.consent_condition.search(text):
+            continue
+        other = hunk["new_sentence"] if op == -1 else hunk["old_sentence"]
+        if rules.consent_condition.search(other):
+            continue  # still conditional on the other side: reworded
+        removed = op == -1
+        found.append(("condition-removed" if removed else "condition-added", "old" if removed else "new",
+                      ["choice"], "expands" if removed else "restricts"))
+    return found[:1]
+
+
+_WORDS_ONLY = re.compile(r"[\W_]+")
+_LABEL = re.compile(r"[\"“][^\"“”]{1,80}[\"”]")
+
+
+def _inside_labels(sentence: str, spans: list) -> bool:
+    labels = [m.span() for m in _LABEL.finditer(sentence)]
+    return bool(spans) and bool(labels) and all(
+        any(start <= s and e <= end for start, end in labels) for s, e in spans)
+
+
+def _judge_replace(hunk: dict, rules: Rules, document: Document | None = None) -> dict:
     old, new = hunk["old_sentence"], hunk["new_sentence"]
     deleted, inserted = _spans(hunk.get("edits") or [])
+    if _inside_labels(old, deleted) and _inside_labels(new, inserted):
+        # Only a quoted label changed ("Do Not Sell or Share My Personal Information" link →
+        # "Your Privacy Choices" link): the control is renamed, the practice is described elsewhere.
+        return _verdict(evidence=[_evidence(hunk, "new", "label-changed", [])])
     old_hits, new_hits = topic_hits(old, rules), topic_hits(new, rules)
     lost, gained = _touched(old_hits, deleted), _touched(new_hits, inserted)
     sentence_topics = [t for t in dict.fromkeys(topics_in(old, rules) + topics_in(new, rules))
                        if t not in rules.editorial_only]
-    old_negated, new_negated = count(rules.negation, old), count(rules.negation, new)
+    old_negated, new_negated = negations(old, rules), negations(new, rules)
     evidence, directions, topics = [], [], []
 
     def fire(rule, side, names, direction):
@@ -167,8 +222,8 @@ def _judge_replace(hunk: dict, rules: Rules) -> dict:
              list(dict.fromkeys(about + list(gained) + list(lost))) or sentence_topics,
              "expands" if removed else "restricts")
     for name in dict.fromkeys(list(lost) + list(gained)):
-        if sorted(lost.get(name, [])) == sorted(gained.get(name, [])):
-            continue  # the same terms on both sides: moved within the sentence
+        if sorted(map(canonical_words, lost.get(name, []))) == sorted(map(canonical_words, gained.get(name, []))):
+            continue  # the same terms on both sides (or their variants): moved within the sentence
         topic = rules.topic(name)
         added = len(gained.get(name, [])) >= len(lost.get(name, []))
         side = "new" if added else "old"
@@ -208,16 +263,33 @@ def _judge_replace(hunk: dict, rules: Rules) -> dict:
     if not evidence and old_negated and new_negated == old_negated and sentence_topics:
         # The scope of a negative commitment grew or shrank ("X and Y are not encrypted" →
         # "X, Y and Z are not encrypted"): content words only added, or only removed.
+        # Only items of an enumeration count: a word inserted to qualify or clarify ("the
+        # relevant authority", "for advertising purposes") does not change what is excluded.
         content_added = _content_words(new) - _content_words(old)
         content_removed = _content_words(old) - _content_words(new)
         nearest = _nearest_topics(new, rules)
-        if bool(content_added) != bool(content_removed) and nearest:
+        if bool(content_added) != bool(content_removed) and nearest and list_runs(hunk.get("edits") or []):
             # More under "we do not sell" restricts; more under "is not encrypted" exposes more.
             polarity = rules.topic(nearest[0]).polarity
             fire("negated-scope-changed", "new", nearest,
                  _direction(polarity, bool(content_added), negated=True))
+    for rule, side, names, direction, _ in place_changes(hunk, rules):
+        fire(rule, side, names, direction)
+    for rule, side, names, direction in _condition_changes(hunk, rules, sentence_topics):
+        fire(rule, side, names, direction)
+    if not evidence and _new_parties(new, hunk.get("section", ""), rules, document):
+        fire("entity-added", "new", ["controller"], "none")
+        low_severity_entity = True
+    else:
+        low_severity_entity = False
+    low_severity = False
+    if not evidence:
+        for rule, side, names, direction, severity in (purpose_changes(hunk, rules)
+                                                       or list_item_changes(hunk, rules, old_negated > 0)):
+            fire(rule, side, names, direction)
+            low_severity = severity == 1
     if evidence:
-        severity = max(rules.topic(t).severity for t in topics)
+        severity = 1 if low_severity or low_severity_entity else max(rules.topic(t).severity for t in topics)
         if any(e["rule"] == "negation-removed" for e in evidence):
             severity = 3
         return _verdict("material", topics, _combine(directions), severity, evidence)
@@ -227,7 +299,7 @@ def _judge_replace(hunk: dict, rules: Rules) -> dict:
                     evidence=[_evidence(hunk, "new", "contact-changed" if contact else "wording", [])])
 
 
-def _judge_whole(hunk: dict, rules: Rules) -> dict:
+def _judge_whole(hunk: dict, rules: Rules, document: Document | None = None) -> dict:
     added = hunk["op"] == "insert"
     side = "new" if added else "old"
     sentence = hunk["new_sentence"] if added else hunk["old_sentence"]
@@ -238,8 +310,18 @@ def _judge_whole(hunk: dict, rules: Rules) -> dict:
     if rules.pointer.search(sentence):
         return _verdict(topics=["contact"] if "contact" in topics else [],
                         evidence=[_evidence(hunk, side, "pointer", [])])
+    if is_change_note(sentence, hunk.get("section", ""), rules):
+        return _verdict(evidence=[_evidence(hunk, side, "change-note", [])])
+    if practice and out_of_scope(sentence, hunk.get("section", ""), rules):
+        return _verdict(evidence=[_evidence(hunk, side, "out-of-scope", [])])
+    if practice and document is not None and document.restated(sentence, added, hunk.get("section", ""), rules):
+        return _verdict(evidence=[_evidence(hunk, side, "restatement", [])])
+    if added and _new_parties(sentence, hunk.get("section", ""), rules, document):
+        # A new group entity, representative or DPO: who answers for the data (severity 1).
+        return _verdict("material", ["controller"], "none", 1, [_evidence(hunk, side, "entity-added", ["controller"])])
     inherited = [t for t in topics_in(hunk.get("section", ""), rules) if t in _LISTED_TOPICS]
-    if not practice and inherited and len(words(sentence)) <= _LIST_ITEM_WORDS:
+    if not practice and inherited and len(words(sentence)) <= _LIST_ITEM_WORDS and any(
+            len(w) > 1 and not w.isdigit() for w in words(sentence)):
         # A short item (list entry, table row) under a heading about sharing or collection names
         # a recipient or a data category: "Algolia" removed under "Service providers we use".
         return _verdict("material", inherited[:1], "expands" if added else "restricts",
@@ -248,7 +330,7 @@ def _judge_whole(hunk: dict, rules: Rules) -> dict:
     if not practice:
         rule = "contact-changed" if topics else "wording"
         return _verdict(topics=topics, evidence=[_evidence(hunk, side, rule, [])])
-    negated = count(rules.negation, sentence) > 0
+    negated = negations(sentence, rules) > 0
     if negated:
         rule = "negative-commitment-" + ("added" if added else "removed")
     else:
@@ -261,7 +343,7 @@ def _judge_whole(hunk: dict, rules: Rules) -> dict:
                     [_evidence(hunk, side, rule, practice)])
 
 
-def judge_hunk(hunk: dict, rules: Rules | None = None) -> dict:
+def judge_hunk(hunk: dict, rules: Rules | None = None, document: Document | None = None) -> dict:
     """The verdict on one changed sentence: class, topics, direction, severity, evidence."""
     rules = rules or load_rules()
     if hunk["op"] == "replace":
@@ -277,7 +359,14 @@ def judge_hunk(hunk: dict, rules: Rules | None = None) -> dict:
         if old_language != new_language and "und" not in (old_language, new_language):
             # A translation says the same thing in another language (or should): a reader checks.
             return _verdict(evidence=[_evidence(hunk, "new", f"review:translated {old_language}->{new_language}", [])])
-    verdict = _judge_replace(hunk, rules) if hunk["op"] == "replace" else _judge_whole(hunk, rules)
+    if hunk["op"] == "replace":
+        section = hunk.get("section", "")
+        if is_change_note(hunk["old_sentence"], section, rules) and is_change_note(hunk["new_sentence"], section, rules):
+            return _verdict(evidence=[_evidence(hunk, "new", "change-note", [])])
+        if out_of_scope(hunk["old_sentence"], section, rules) and out_of_scope(hunk["new_sentence"], section, rules):
+            return _verdict(evidence=[_evidence(hunk, "new", "out-of-scope", [])])
+    verdict = (_judge_replace(hunk, rules, document) if hunk["op"] == "replace"
+               else _judge_whole(hunk, rules, document))
     if verdict["class"] != "material":
         code = language(sentence)
         if code not in rules.languages and code != "und":
@@ -294,8 +383,9 @@ def classify(old_text: str, new_text: str, hunks: list[dict]) -> Assessment:
     klass, severity = "noise", 0
     editorial_topics = []
     rank = {"noise": 0, "editorial": 1, "material": 2}
+    document = Document(old_text, new_text)
     for hunk in hunks:
-        verdict = judge_hunk(hunk, rules)
+        verdict = judge_hunk(hunk, rules, document)
         judged.append({**hunk, "class": verdict["class"], "topics": verdict["topics"],
                        "severity": verdict["severity"], "direction": verdict["direction"],
                        "rule": verdict["evidence"][0]["rule"] if verdict["evidence"] else ""})

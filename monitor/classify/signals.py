@@ -46,6 +46,21 @@ class Rules:
     date_stamp: re.Pattern
     pointer: re.Pattern
     languages: frozenset
+    # Context (context.py) and lists (lists.py).
+    change_note: re.Pattern
+    change_note_heading: re.Pattern
+    summary_heading: re.Pattern
+    out_of_scope_heading: re.Pattern
+    in_scope_words: re.Pattern
+    transfer_context: re.Pattern
+    residency_context: re.Pattern
+    purpose_clause: re.Pattern
+    use_context: re.Pattern
+    marketing_words: re.Pattern
+    places: tuple  # ((alias words, canonical, capitals only), ...), longest alias first
+    representative: re.Pattern
+    representative_name: re.Pattern
+    consent_condition: re.Pattern
 
     def topic(self, name: str) -> Topic:
         return next(t for t in self.topics if t.name == name)
@@ -80,6 +95,22 @@ def load_rules() -> Rules:
         date_stamp=_compile(raw["date_stamp"]),
         pointer=_compile(raw["pointer"]),
         languages=frozenset(raw["languages"]),
+        change_note=_compile(raw["change_note"]),
+        change_note_heading=_compile(raw["change_note_heading"]),
+        summary_heading=_compile(raw["summary_heading"]),
+        out_of_scope_heading=_compile(raw["out_of_scope_heading"]),
+        in_scope_words=_compile(raw["in_scope_words"]),
+        transfer_context=_compile(raw["transfer_context"]),
+        residency_context=re.compile(raw["residency_context"]),  # "Texas residents": capitals matter
+        purpose_clause=_compile(raw["purpose_clause"]),
+        use_context=_compile(raw["use_context"]),
+        marketing_words=_compile(raw["marketing_words"]),
+        places=tuple(sorted(((tuple(_WORD.findall(alias.casefold())), canonical, alias.isupper())
+                             for canonical, aliases in raw["places"].items() for alias in aliases),
+                            key=lambda entry: -len(entry[0]))),
+        representative=_compile(raw["representative"]),
+        representative_name=re.compile(raw["representative_name"]),  # names are capitalised
+        consent_condition=_compile(raw["consent_condition"]),
     )
 
 
@@ -102,6 +133,43 @@ def topics_in(text: str, rules: Rules) -> list[str]:
     return list(dict.fromkeys(strong))
 
 
+@cache
+def _place_index(entries: tuple) -> dict:
+    index: dict[str, list] = {}
+    for entry in entries:  # longest alias first, kept per first word
+        index.setdefault(entry[0][0], []).append(entry)
+    return index
+
+
+def places(text: str, rules: Rules) -> Counter:
+    """The places (countries, regions, states) ``text`` names, by canonical name."""
+    tokens = _WORD.findall(text)
+    lowered = [t.casefold() for t in tokens]
+    found: Counter = Counter()
+    index = _place_index(rules.places)
+    i = 0
+    while i < len(tokens):
+        for alias, canonical, capitals in index.get(lowered[i], ()):
+            size = len(alias)
+            if tuple(lowered[i:i + size]) == alias and (not capitals or all(t.isupper() for t in tokens[i:i + size])):
+                found[canonical] += 1
+                i += size
+                break
+        else:
+            i += 1
+    return found
+
+
+# A quoted label ("Do Not Sell or Share My Personal Information" link) or a title-case one (Do
+# Not Track) names a control; its "not" commits to nothing.
+_QUOTED = re.compile(r"[\"“”][^\"“”]{1,80}[\"“”]|\bDo Not [A-Z]\w*(?: (?:or|and|/) [A-Z]\w*)*")
+
+
+def negations(text: str, rules: Rules) -> int:
+    """How many negative commitments ``text`` makes (quoted or title-case labels left out)."""
+    return len(rules.negation.findall(_QUOTED.sub(" ", text)))
+
+
 def count(pattern: re.Pattern, text: str) -> int:
     return len(pattern.findall(text))
 
@@ -114,6 +182,14 @@ def channel_kinds(text: str, rules: Rules) -> Counter:
 def entities(text: str, rules: Rules) -> set[str]:
     """Legal entities named in ``text`` (capitalised words ending in a company form)."""
     return {" ".join(m.group(1).split()).rstrip(".,").casefold() for m in rules.legal_entity.finditer(text)}
+
+
+def named_parties(text: str, rules: Rules) -> set[str]:
+    """Legal entities and named representatives in ``text``, lower case."""
+    found = entities(text, rules)
+    found |= {" ".join(m.group(1).split()).rstrip(".,:").casefold()
+              for m in rules.representative_name.finditer(text)}
+    return {name for name in found if len(name) > 3}
 
 
 def only_dates(words: list[str], rules: Rules) -> bool:
