@@ -356,6 +356,19 @@ def _failure(lines: list[tuple[str, str]]) -> Outcome:
     return Outcome(detail, permanent)
 
 
+def _send_asset():
+    """Apprise settings for our sends: in the calling thread, with no deadline of apprise's.
+
+    We run every send in a daemon thread of ours, with our deadline. Apprise's own (its
+    ``service_timeout``, 60 s) would move the send into apprise's thread pool, whose workers
+    are joined at exit: one stuck on a trickling channel would hold the process up.
+    """
+    try:
+        return apprise.AppriseAsset(async_mode=False, service_timeout=0)
+    except TypeError:  # apprise 1.x: no service_timeout, sends run in the caller's thread
+        return apprise.AppriseAsset(async_mode=False)
+
+
 def send(apprise_url: str, title: str, body: str, fmt: str, idempotency_key: str) -> Outcome:
     """Send one message; say how it went (errors scrubbed of the URL's secrets).
 
@@ -364,14 +377,15 @@ def send(apprise_url: str, title: str, body: str, fmt: str, idempotency_key: str
     A 4xx other than 408/409/423/425/429 is ``permanent``.
     """
     remember(apprise_url)
+    asset = _send_asset()
     with capture_apprise_log() as log:
         try:
-            plugin = apprise.Apprise.instantiate(apprise_url)
+            plugin = apprise.Apprise.instantiate(apprise_url, asset=asset)
             if plugin is None:
                 return Outcome(f"apprise cannot use {redact(apprise_url)}", permanent=True)
             if isinstance(getattr(plugin, "headers", None), dict):
                 plugin.headers[IDEMPOTENCY_HEADER] = idempotency_key
-            notifier = apprise.Apprise()
+            notifier = apprise.Apprise(asset=asset)
             notifier.add(plugin)
             ok = notifier.notify(title=title, body=body, body_format=_FORMATS[fmt])
         except Exception as error:  # noqa: BLE001 - a plugin bug must not stop the outbox

@@ -148,7 +148,7 @@ def _due(store: Store, now: datetime, settings: NotifySettings, limit: int,
     rows = store.db.execute(
         "SELECT d.id, d.subscription_id FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id "
         "WHERE s.active = 1 AND ((d.status IN ('pending', 'failed') AND d.next_attempt_at <= ?) "
-        "OR (d.status = 'sending' AND d.claimed_at <= ?)) ORDER BY d.id", [iso(now), stale])
+        "OR (d.status = 'sending' AND d.claimed_at <= ?)) ORDER BY d.id", [iso(now), stale]).fetchall()
     found = []
     for delivery_id, subscription_id in rows:
         if delivery_id not in seen:
