@@ -111,7 +111,7 @@ def _create_core_tables(db: sqlite_utils.Database) -> None:
         {
             "id": int,
             "name": str,
-            "apprise_url": str,  # redacted since migration 12; the full URL: secret_ref
+            "apprise_url": str,  # redacted since _move_channel_secrets_out; the full URL: secret_ref
             "companies": str,  # JSON list; empty means all
             "doc_types": str,
             "topics": str,
@@ -287,7 +287,7 @@ def _add_warc_revisits(db: sqlite_utils.Database) -> None:
 
 
 def _move_channel_secrets_out(db: sqlite_utils.Database) -> None:
-    """Channel credentials leave the shared database for a secrets file (docs/decisions/0011):
+    """Channel credentials leave the shared database for a secrets file (docs/decisions/0013):
     ``apprise_url`` keeps the redacted URL, ``secret_ref`` says where the full one is."""
     db["subscriptions"].add_column("secret_ref", str)  # file:<id> | env:<NAME>
     from notify.secrets import move_urls_out  # the notifier owns its secrets' format

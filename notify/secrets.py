@@ -1,4 +1,4 @@
-"""Channel credentials, kept out of the shared database (docs/decisions/0011).
+"""Channel credentials, kept out of the shared database (docs/decisions/0013).
 
 The database is the file journalists open with Datasette; a subscription row there holds only
 the redacted URL (``apprise_url``, for display) and a reference (``secret_ref``) to the full

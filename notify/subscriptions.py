@@ -2,7 +2,7 @@
 
 Apprise URLs carry secrets (tokens, passwords): the database keeps only their redacted form
 (``channels.redact``) and a reference to the full URL, which lives in the secrets file or the
-environment (``notify.secrets``, docs/decisions/0011); ``get_subscription(reveal=True)`` is
+environment (``notify.secrets``, docs/decisions/0013); ``get_subscription(reveal=True)`` is
 for the sender alone.
 """
 

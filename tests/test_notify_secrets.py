@@ -109,7 +109,7 @@ def test_a_token_never_leaks_into_logs_errors_output_or_the_database(cli, db_pat
 
 
 def _old_database(db_path: Path, url: str, error: str) -> None:
-    """A database as policywatch kept it before migration 12: the full URL in the row."""
+    """A database as policywatch kept it before the secrets migration: the full URL in the row."""
     store = open_store(db_path)
     store.close()
     db = sqlite3.connect(db_path)
