@@ -370,7 +370,9 @@ def subscribe(ctx, apprise_url, company, doc_type, topic, min_severity, class_fi
               operator, name, as_json):
     """Send alerts to APPRISE_URL (mailto://, json://, slack://, matrix://… see apprise's wiki).
 
-    The URL is a secret: it is stored, and only ever shown redacted.
+    The URL is a secret: it goes to the owner-only secrets file beside the database (or
+    POLICYWATCH_SECRETS), never into the database, and is only ever shown redacted. Give
+    env:NAME instead to read it from the environment variable NAME at every send.
     """
     from notify.subscriptions import add_subscription
 
@@ -424,7 +426,8 @@ def unsubscribe(ctx, subscription_id):
               "(env POLICYWATCH_BASE_URL).")
 @click.option("--template-dir", default=None, type=click.Path(file_okay=False),
               help="Directory of templates overriding the bundled ones (env POLICYWATCH_TEMPLATES).")
-@click.option("--limit", default=500, show_default=True, type=click.IntRange(1), help="Most deliveries to send.")
+@click.option("--limit", default=None, type=click.IntRange(1),
+              help="Most deliveries to send in this pass (default: every due one); the rest stay queued.")
 @click.option("--flush-digests", is_flag=True, help="Send waiting digests now, not at the end of their period.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON object: this pass's counts (sent, failed, dead, …) and the outbox's.")
@@ -434,6 +437,8 @@ def notify_command(ctx, base_url, template_dir, limit, flush_digests, as_json):
 
     Retries: POLICYWATCH_NOTIFY_MAX_ATTEMPTS (8), POLICYWATCH_NOTIFY_BACKOFF_SECONDS (60, doubling),
     POLICYWATCH_NOTIFY_BACKOFF_CAP_SECONDS (21600), POLICYWATCH_NOTIFY_LEASE_SECONDS (600).
+    Channels are sent to in parallel (POLICYWATCH_NOTIFY_PARALLEL_SENDS, 8), each send given at
+    most POLICYWATCH_NOTIFY_SEND_DEADLINE_SECONDS (30).
     """
     from notify.messages import sample_context_for
     from notify.outbox import outbox_counts, send_pending
@@ -443,12 +448,25 @@ def notify_command(ctx, base_url, template_dir, limit, flush_digests, as_json):
     # A broken override fails here, before anything is claimed: nothing is lost or half-sent.
     check_templates(settings.template_dir or None, sample_context_for)
     store = _store(ctx)
-    report = send_pending(store, limit=limit, settings=settings, flush_digests=flush_digests)
+    stop = _stop_on_signals()
+    report = send_pending(store, limit=limit, settings=settings, flush_digests=flush_digests, stop=stop)
     if as_json:
         _emit_json({**report.as_dict(), "outbox": outbox_counts(store)})
     err.print(f"alerts sent: {report.sent}, failed (will retry): {report.failed}, given up: {report.dead}"
               + (f", digests composed: {report.digests}" if report.digests else "")
-              + (f", resumed after an interrupted send: {report.resumed}" if report.resumed else ""))
+              + (f", resumed after an interrupted send: {report.resumed}" if report.resumed else "")
+              + (f", stopped: {report.released} put back to pending" if report.released else ""))
+
+
+def _stop_on_signals():
+    """An event set by SIGTERM/SIGINT: the outbox stops starting sends, puts the ones in flight
+    back to pending after a short grace, and the command ends."""
+    import signal
+    import threading
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    return stop
 
 
 @cli.command()

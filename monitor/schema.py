@@ -111,7 +111,7 @@ def _create_core_tables(db: sqlite_utils.Database) -> None:
         {
             "id": int,
             "name": str,
-            "apprise_url": str,  # a secret: never printed or logged in full
+            "apprise_url": str,  # redacted since _move_channel_secrets_out; the full URL: secret_ref
             "companies": str,  # JSON list; empty means all
             "doc_types": str,
             "topics": str,
@@ -286,6 +286,14 @@ def _add_warc_revisits(db: sqlite_utils.Database) -> None:
     db["captures"].add_column("warc_refers_to", str)
 
 
+def _move_channel_secrets_out(db: sqlite_utils.Database) -> None:
+    """Channel credentials leave the shared database for a secrets file (docs/decisions/0013):
+    ``apprise_url`` keeps the redacted URL, ``secret_ref`` says where the full one is."""
+    db["subscriptions"].add_column("secret_ref", str)  # file:<id> | env:<NAME>
+    from notify.secrets import move_urls_out  # the notifier owns its secrets' format
+    move_urls_out(db)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_core_tables,
     _add_evidence,
@@ -297,6 +305,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _add_page_skeletons,
     _add_ledger_timestamps,
     _add_warc_revisits,
+    _move_channel_secrets_out,
 ]
 
 
@@ -308,4 +317,7 @@ def migrate(db: sqlite_utils.Database) -> int:
             migration(db)
             # PRAGMA user_version takes no parameters; number is an int we control.
             db.execute(f"PRAGMA user_version = {int(number)}")
+    if current < len(MIGRATIONS):
+        # Old page images (e.g. of rows a migration rewrote) leave the -wal file.
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return len(MIGRATIONS)

@@ -6,11 +6,14 @@ root) calls it once. The monitor itself never imports this package.
 
 from monitor import events
 
+from .channels import install_log_filters
 from .outbox import enqueue_for_change, enqueue_operator_event
 
 
 def install() -> None:
     """Listen to monitor events: every recorded change, or a target breaking or recovering,
-    queues its deliveries in the same transaction."""
+    queues its deliveries in the same transaction. Also hides every channel secret from the
+    log handlers installed so far."""
+    install_log_filters()
     events.listen(events.CHANGE_RECORDED, enqueue_for_change)
     events.listen(events.TARGET_STATE_CHANGED, enqueue_operator_event)

@@ -23,6 +23,15 @@ class NotifySettings:
     # A `sending` row older than this is taken as abandoned by a killed notifier and re-sent.
     # It must exceed the longest send (apprise's own timeouts are seconds).
     lease_seconds: float = 600.0
+    # The longest we wait for one send; past it the send counts as a failed attempt (outcome
+    # unknown, re-sent later with the same idempotency key) and its channel waits for the
+    # next pass. Must stay well under lease_seconds.
+    send_deadline_seconds: float = 30.0
+    # Sends in flight at once (each channel has at most one).
+    parallel_sends: int = 8
+    # On a stop (SIGTERM), how long sends in flight may still finish; the rest go back to
+    # `pending`, to be re-sent with the same idempotency key.
+    stop_grace_seconds: float = 2.0
     # Upper bound of a message body, whatever the channel allows.
     max_body_chars: int = 20_000
     # Edits and changes shown in one alert or digest before "… and N more".

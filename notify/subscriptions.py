@@ -1,7 +1,9 @@
 """Subscriptions: who wants to hear about which changes, and through which apprise URL.
 
-Apprise URLs carry secrets (tokens, passwords): they are stored, but only ever shown redacted
-(``channels.redact``); ``get_subscription(reveal=True)`` is for the sender alone.
+Apprise URLs carry secrets (tokens, passwords): the database keeps only their redacted form
+(``channels.redact``) and a reference to the full URL, which lives in the secrets file or the
+environment (``notify.secrets``, docs/decisions/0013); ``get_subscription(reveal=True)`` is
+for the sender alone.
 """
 
 import json
@@ -11,7 +13,8 @@ from monitor.errors import InputError
 from monitor.store import Store
 from monitor.timeutil import now_iso
 
-from .channels import redact, validate
+from . import secrets
+from .channels import redact, remember, validate
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +28,14 @@ MAX_NAME_CHARS = 100
 def add_subscription(store: Store, apprise_url: str, *, name: str = "", companies=(), doc_types=(),
                      topics=(), min_severity: int = 1, class_filter: str = "material",
                      digest: str = "none", fmt: str = "text", operator: bool = False) -> dict:
-    """Validate and store a subscription; return it with its URL redacted."""
-    validate(apprise_url)
+    """Validate and store a subscription; return it with its URL redacted.
+
+    ``apprise_url`` may be ``env:NAME``: the URL is then read from that environment variable
+    (now, to validate it, and at every send).
+    """
+    env_name = secrets.env_reference(apprise_url)
+    full_url = secrets.from_environment(env_name) if env_name else apprise_url
+    validate(full_url)
     if class_filter not in CLASS_FILTERS:
         raise InputError(f"--class must be one of {', '.join(CLASS_FILTERS)}")
     if digest not in DIGESTS:
@@ -39,9 +48,10 @@ def add_subscription(store: Store, apprise_url: str, *, name: str = "", companie
         raise InputError(f"--name is limited to {MAX_NAME_CHARS} characters")
     clean = {key: sorted({v.strip() for v in values if v and v.strip()})
              for key, values in (("companies", companies), ("doc_types", doc_types), ("topics", topics))}
+    ref = secrets.keep(store.path, apprise_url)  # before the row: a row never lacks its secret
     with store.transaction():
         subscription_id = store.db["subscriptions"].insert({
-            "name": name, "apprise_url": apprise_url, **{k: json.dumps(v) for k, v in clean.items()},
+            "name": name, "apprise_url": redact(full_url), "secret_ref": ref, **{k: json.dumps(v) for k, v in clean.items()},
             "min_severity": min_severity, "class_filter": class_filter, "digest": digest,
             "format": fmt, "operator": int(bool(operator)), "active": 1, "created_at": now_iso(),
         }).last_pk
@@ -61,14 +71,22 @@ def decode(row: dict) -> dict:
     return subscription
 
 
+def reveal_url(store: Store, subscription: dict) -> str:
+    """The full apprise URL of a subscription, from the secrets file or the environment
+    (``secrets.SecretMissing`` if it is not there)."""
+    url = secrets.reveal(store.path, subscription.get("secret_ref"))
+    remember(url)  # from now on hidden from every log line of this process
+    return url
+
+
 def get_subscription(store: Store, subscription_id: int, *, reveal: bool = False) -> dict:
     """One subscription; its apprise URL redacted unless ``reveal`` (for sending only)."""
     rows = list(store.db.query("SELECT * FROM subscriptions WHERE id = ?", [subscription_id]))
     if not rows:
         raise InputError(f"no subscription with id {subscription_id} (see `policywatch subscriptions`)")
     subscription = decode(rows[0])
-    if not reveal:
-        subscription["apprise_url"] = redact(subscription["apprise_url"])
+    subscription.pop("secret_ref", None)
+    subscription["apprise_url"] = reveal_url(store, rows[0]) if reveal else redact(subscription["apprise_url"])
     return subscription
 
 
@@ -82,8 +100,8 @@ def list_subscriptions(store: Store, include_inactive: bool = False) -> list[dic
         " AND d.status IN ('pending', 'failed', 'sending', 'digest')) AS waiting, "
         "(SELECT count(*) FROM deliveries d WHERE d.subscription_id = s.id AND d.status = 'dead') AS dead "
         f"FROM subscriptions s {where} ORDER BY s.id")
-    return [{**decode(row), "apprise_url": redact(row["apprise_url"]), "active": bool(row["active"])}
-            for row in rows]
+    return [{**{k: v for k, v in decode(row).items() if k != "secret_ref"},
+             "apprise_url": redact(row["apprise_url"]), "active": bool(row["active"])} for row in rows]
 
 
 def remove_subscription(store: Store, subscription_id: int) -> None:
@@ -91,11 +109,14 @@ def remove_subscription(store: Store, subscription_id: int) -> None:
     subscription = get_subscription(store, subscription_id)
     if not subscription["active"]:
         raise InputError(f"subscription {subscription_id} is already unsubscribed")
+    ref = store.db["subscriptions"].get(subscription_id)["secret_ref"]
     with store.transaction():
         store.db["subscriptions"].update(subscription_id, {"active": 0})
         # A row being sent right now (`sending`) is left to finish: it may already be out.
         store.db.execute("UPDATE deliveries SET status = 'cancelled' WHERE subscription_id = ? "
                          "AND status IN ('pending', 'failed', 'digest')", [subscription_id])
+    # Its URL is never needed again (a send in flight already holds it).
+    secrets.forget(store.path, ref)
 
 
 def _wanted(values: list[str], value: str) -> bool:

@@ -50,13 +50,17 @@ def material_change(store, company: str = "Acme", url: str | None = None, extra:
 class WebhookReceiver:
     """A real HTTP server on 127.0.0.1 taking apprise json:// and form:// posts.
 
-    ``script`` is consumed one entry per request: ``500``, ``timeout`` (answer after
-    ``slow_seconds``), ``hang`` (hold the request until ``release()``); then ``ok``. Receipts are
-    de-duplicated by the ``Idempotency-Key`` header, as a well-behaved receiver would.
+    ``script`` is consumed one entry per request: ``500`` (or any other status: ``404``,
+    ``429``…), ``timeout`` (answer after ``slow_seconds``), ``hang`` (hold the request until
+    ``release()``), ``trickle`` (send the response one byte per second: no socket timeout ever
+    fires); then ``default`` (``ok``). Receipts are de-duplicated by the ``Idempotency-Key``
+    header, as a well-behaved receiver would.
     """
 
-    def __init__(self, script=(), slow_seconds: float = 2.0):
+    def __init__(self, script=(), slow_seconds: float = 2.0, default: str = "ok"):
         self.script = list(script)
+        self.default = default
+        self.trickling = threading.Event()  # set while a trickled answer is being sent
         self.slow_seconds = slow_seconds
         self.delay = 0.0  # before every answer: a slow but working receiver
         self.requests: list[dict] = []  # every request, in arrival order
@@ -78,12 +82,16 @@ class WebhookReceiver:
                 body = json.loads(raw) if "json" in kind else {k: v[0] for k, v in parse_qs(raw.decode()).items()}
                 key = self.headers.get("Idempotency-Key")
                 with receiver.lock:
-                    behaviour = receiver.script.pop(0) if receiver.script else "ok"
+                    behaviour = receiver.script.pop(0) if receiver.script else receiver.default
                     receiver.requests.append({"path": self.path, "key": key, "body": body,
                                               "headers": dict(self.headers), "behaviour": behaviour})
-                if behaviour == "500":
-                    self.send_response(500)
+                if behaviour.isdigit():
+                    self.send_response(int(behaviour))
+                    self.send_header("Content-Length", "0")
                     self.end_headers()
+                    return
+                if behaviour == "trickle":
+                    self.trickle()
                     return
                 if behaviour == "timeout":
                     time.sleep(receiver.slow_seconds)
@@ -100,6 +108,21 @@ class WebhookReceiver:
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
+
+            def trickle(self):
+                answer = b"HTTP/1.1 200 OK\r\nX-Padding: " + b"." * 200 + b"\r\nContent-Length: 0\r\n\r\n"
+                receiver.trickling.set()
+                try:
+                    for byte in answer:
+                        if receiver.released.wait(1.0):
+                            return  # stopped: drop the connection
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                except OSError:
+                    pass
+                finally:
+                    receiver.trickling.clear()
+                    self.close_connection = True
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -121,6 +144,44 @@ class WebhookReceiver:
 
     def stop(self) -> None:
         self.released.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class RefusingProxy:
+    """An HTTP proxy on 127.0.0.1 that refuses every request (403) and records what was asked:
+    point HTTPS_PROXY at it and a plugin for a public service (tgram://) makes no call beyond
+    127.0.0.1."""
+
+    def __init__(self):
+        self.asked: list[str] = []
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def refuse(self):
+                proxy.asked.append(f"{self.command} {self.path}")
+                self.send_response(403)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_CONNECT = do_GET = do_POST = refuse
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> "RefusingProxy":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
 

@@ -1,5 +1,6 @@
 """Subscriptions: the CLI contract, URL validation and redaction, and the filter table."""
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -117,7 +118,7 @@ def test_unknown_topic_is_refused(cli):
 
 
 def test_apprise_urls_never_leak(cli, db_path, tmp_path):
-    """Stored in full, shown redacted: stdout, stderr, logs (-vv), errors, rendered alerts."""
+    """Kept in the secrets file, shown redacted: stdout, stderr, logs (-vv), errors, alerts."""
     receiver = WebhookReceiver(script=["500"]).start()
     try:
         secret_url = receiver.url(path=f"/hooks/{TOKEN}", query=f"+X-Auth=hdr-{TOKEN}")
@@ -139,7 +140,11 @@ def test_apprise_urls_never_leak(cli, db_path, tmp_path):
     assert "json://127.0.0.1:" in outputs[-2].stdout  # redacted, not absent
     db = sqlite3.connect(db_path)
     stored = [row[0] for row in db.execute("SELECT apprise_url FROM subscriptions")]
-    assert stored == [secret_url, unreachable, mail]
+    assert stored == ["json://127.0.0.1:%d/…" % receiver.port, "json://127.0.0.1:9/…", "mailto://…@localhost:9/…"]
+    # The full URLs live in the owner-only secrets file beside the database (decision 0013).
+    secrets_file = db_path.with_name("policywatch.secrets.json")
+    assert secrets_file.stat().st_mode & 0o777 == 0o600
+    assert sorted(json.loads(secrets_file.read_text())["channels"].values()) == sorted([secret_url, unreachable, mail])
     errors = " ".join(str(row) for row in db.execute(
         "SELECT a.error, d.last_error FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id"))
     assert "500" in errors or "Internal" in errors
