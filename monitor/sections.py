@@ -22,6 +22,8 @@ _MD_MARKUP = re.compile(r"^\s*#{1,6}\s+|\\(?=[^\w\s])|[*_`>|]+|^\s*[-+]\s+|^\s*\
 _SPACES = re.compile(r"\s+")
 _BARE_URL = re.compile(r"\(?\bhttps?://[^\s)]*\)?")
 _MARKUP_CHARS = re.compile(r"[*_`>|#\\]|^\s*(?:[-+]|\d+[.)])\s")
+# Inline HTML left in Markdown (an anchor around a consent-manager link, a <br>): markup.
+_HTML_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?>")
 
 _SETEXT = re.compile(r"^\s*(=+|-{3,})\s*$")
 _ATX = re.compile(r"^\s*#{1,6}\s+")
@@ -56,6 +58,8 @@ def plain_text(text: str) -> str:
     """A sentence as a reader sees it: link and image labels kept, URLs and markup dropped, case kept."""
     # The substitutions are skipped when their trigger characters are absent: parsing a 1 MB
     # policy runs this on every sentence.
+    if "<" in text:
+        text = _HTML_TAG.sub(" ", text)
     if "](" in text:
         text = _MD_LINK.sub(r"\1", _MD_IMAGE.sub(r"\1", text))
     if "://" in text:
@@ -136,7 +140,8 @@ def parse(text: str) -> list[Sentence]:
             continue
         if heading:
             key = sentence_key(block)
-            if key:
+            # A bare number ("#### 1 .") numbers the heading next to it: it is not one.
+            if key and not key.replace(" ", "").isdigit():
                 section = comparable_text(block).strip()
                 sentences.append(Sentence(block, key, section, len(sentences), heading=True))
             continue
