@@ -36,7 +36,8 @@ _SENTENCE_BREAK = re.compile(r"(?<=[.!?;])\s+(?=[\"'(\[*_]*[A-Z0-9])")
 _ABBREVIATION = re.compile(
     r"(?:\b(?:e\.g|i\.e|etc|inc|ltd|co|corp|llc|no|nr|art|arts|para|sec|vs|mr|mrs|ms|dr|st|"
     r"u\.s|u\.k|approx|incl|fig|ref|p|pp)\.|\b[A-Z]\.)$", re.IGNORECASE)
-_LONE_NUMBER = re.compile(r"[\W_]*(?:\d+(?:\.\d+)*|[ivx]{1,4}|[a-z])[.)]?", re.IGNORECASE)  # "1." "3.2." "(a)"
+# "1." "3.2." "(a)", and "1\." as Markdown escapes a number that is not a list.
+_LONE_NUMBER = re.compile(r"[\W_]*(?:\d+(?:\.\d+)*|[ivx]{1,4}|[a-z])\\?[.)]?", re.IGNORECASE)
 _ENUMERATION = re.compile(r"^(?:(?:section|article|part|chapter)\s+)?(?:\(?[0-9ivxlc]{1,6}(?:\.[0-9]+)*[.):]?|"
                           r"\(?[a-z][.)])\s+", re.IGNORECASE)
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
