@@ -14,7 +14,8 @@ from .classify import CLASSES, CLASSIFIERS
 from .cli_options import PolicywatchCommand
 from .compare import DEFAULT_CLASSIFIER
 from .evaluate import evaluate
-from .evaluate_history import evaluate_histories, folds
+from . import history as history_settings
+from .evaluate_history import folds, replay
 
 DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 
@@ -48,10 +49,12 @@ def eval_command(corpus_dir, histories_dir, fold_by, as_json, classifier):
         if not as_json:
             _print_pairs(result, corpus_dir, classifier)
     if histories_dir:
-        history = evaluate_histories(histories_dir)
-        output["histories"] = history.to_dict()
+        # The folds judge every change under each tuned setting; the first is the one in force.
+        grid = history_settings.tuning_grid() if fold_by else [{}]
+        runs = replay(histories_dir, grid)
+        output["histories"] = runs[0].to_dict()
         if fold_by:
-            output["folds"] = folds(histories_dir)
+            output["folds"] = folds(histories_dir, grid, runs)
         if not as_json:
             _print_histories(output["histories"], histories_dir)
             if fold_by:

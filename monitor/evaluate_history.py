@@ -27,10 +27,12 @@ document's first and last commit), alert precision and recall against the review
 ``material`` pairs (also without the pairs the reviewer marked borderline), and every false
 alert and miss with its evidence (the sentences and rules that fired, the reviewer's rationale).
 
-Leave-one-service-out folds (``folds``): for each setting of the parameters tuned from data
-(``monitor.history.TUNED``), the histories are replayed once; each service is then scored with
-the setting that does best on the *other* services. With nothing tuned there is one setting and
-the folds equal the overall figures (the report says so).
+Leave-one-service-out folds (``folds``): the parameters tuned from data
+(``monitor.history.TUNED``) only change how a change is judged, never which versions are
+recorded, so the histories are replayed once and every recorded change is judged again under
+each setting of the grid (``monitor.history.judge``, the code ``record_capture`` calls). Each
+service is then scored with the setting that gives the best alert F1 on the *other* services.
+With nothing tuned there is one setting and the folds equal the overall figures.
 """
 
 import json
@@ -43,7 +45,9 @@ from pathlib import Path
 
 from . import history
 from .backfill.ota import TECHNICAL_PREFIXES, backfill_ota, documents
+from .compare import DEFAULT_CLASSIFIER
 from .errors import InputError
+from .reextract import TECHNICAL_CLASSIFIER
 from .store import open_store
 
 BUNDLE, JUDGMENTS = "histories.bundle", "judgments.jsonl"
@@ -213,8 +217,10 @@ def _commit_log(repo: Path, path: str) -> list[tuple[str, str, str, str]]:
     return found
 
 
-def replay_set(set_dir: Path, workdir: Path) -> list[ServiceHistory]:
-    """Clone one set's bundle, replay it through ``backfill_ota`` and match the judgments."""
+def replay_set(set_dir: Path, workdir: Path, grid: list[dict]) -> list[list[ServiceHistory]]:
+    """Clone one set's bundle, replay it through ``backfill_ota`` (under ``grid[0]``), judge its
+    changes again under every other setting of ``grid``, and match the judgments: one list of
+    documents per setting."""
     set_dir = Path(set_dir)
     repo = workdir / f"{set_dir.name}-versions"
     _git(workdir, "clone", "-q", str((set_dir / BUNDLE).resolve()), str(repo))
@@ -225,23 +231,54 @@ def replay_set(set_dir: Path, workdir: Path) -> list[ServiceHistory]:
             judgments[(item["service"].lower(), item["new_commit"])] = item
     store = open_store(workdir / f"{set_dir.name}.db")
     try:
-        results = []
+        results: list[list[ServiceHistory]] = [[] for _ in grid]
         for service, terms_type in documents(repo):
             slug = "".join(c if c.isalnum() else "-" for c in service.lower())
-            store.add_target(URL.format(slug=slug, doc=terms_type.lower().replace(" ", "-")),
-                             service, terms_type)
-            [report] = backfill_ota(store, repo, service=service, terms_type=terms_type)
+            target = store.add_target(URL.format(slug=slug, doc=terms_type.lower().replace(" ", "-")),
+                                      service, terms_type)
+            with history.using(grid[0]):
+                [report] = backfill_ota(store, repo, service=service, terms_type=terms_type)
             if report.failed:
                 raise InputError(f"{set_dir.name}: replay of {service} stopped: {report.stopped}")
             log = _commit_log(repo, f"{service}/{terms_type}.md")
-            results.append(_match(store, set_dir.name, service, log, report.recorded, judgments))
+            for index, changes in enumerate(_judged_changes(store, target["id"], grid)):
+                results[index].append(_match(store, set_dir.name, service, log, report.recorded,
+                                             judgments, changes))
         return results
     finally:
         store.close()
 
 
+def _judged_changes(store, target_id: int, grid: list[dict]) -> list[dict[int, dict]]:
+    """Per setting of ``grid``: change id -> the change as recorded (``grid[0]``, the setting
+    the replay ran under) or as ``monitor.history.judge`` judges it under that setting. A
+    technical upgrade and an exact return are settled before any judging."""
+    recorded = {change["id"]: change for change in store.changes(target_id)}
+    results = [recorded] + [{} for _ in grid[1:]]
+    for change_id, change in recorded.items():
+        fixed = change["classifier"] == TECHNICAL_CLASSIFIER or any(
+            e["rule"].startswith("returns-to-version:") for e in change["evidence"])
+        latest = new = None
+        # Changes outer, settings inner: the pairwise comparisons stay in history's cache.
+        for index, setting in enumerate(grid[1:], start=1):
+            if fixed:
+                results[index][change_id] = change
+                continue
+            if latest is None:
+                latest = store.get_version(change["from_version_id"])
+                new = store.get_version(change["to_version_id"])
+            with history.using(setting):
+                assessment, _ = history.judge(store, target_id, latest, new["text"],
+                                              new["first_seen_at"], DEFAULT_CLASSIFIER)
+            results[index][change_id] = {
+                **change, "class": assessment.klass, "severity": assessment.severity,
+                "topics": assessment.topics, "direction": assessment.direction,
+                "evidence": assessment.evidence}
+    return results
+
+
 def _match(store, set_name: str, service: str, log: list, recorded: list[dict],
-           judgments: dict) -> ServiceHistory:
+           judgments: dict, changes: dict[int, dict]) -> ServiceHistory:
     original = {sha: orig for sha, orig, _, _ in log}
     technical = sum(subject.strip().lower().startswith(TECHNICAL_PREFIXES) for *_, subject in log)
     item = ServiceHistory(set_name, service, log[0][2], log[-1][2], len(log), technical)
@@ -257,14 +294,14 @@ def _match(store, set_name: str, service: str, log: list, recorded: list[dict],
         if judged_service != service.lower():
             continue
         entry = by_commit.get(new_commit)
-        change = store.get_change(entry["change_id"]) if entry and entry["change_id"] else None
+        change = changes[entry["change_id"]] if entry and entry["change_id"] else None
         item.pairs.append(PairOutcome(
             service, judgment["pair"], judgment, entry["outcome"] if entry else "missing", change,
             version_commit.get(change["from_version_id"]) if change else None))
     for commit, entry in by_commit.items():
         if commit in judged or not entry["change_id"]:
             continue
-        change = store.get_change(entry["change_id"])
+        change = changes[entry["change_id"]]
         if change["class"] == "material":
             item.unjudged_alerts.append({
                 "service": service, "pair": None, "new_commit": commit, "outcome": entry["outcome"],
@@ -274,20 +311,32 @@ def _match(store, set_name: str, service: str, log: list, recorded: list[dict],
     return item
 
 
-def evaluate_histories(directory: Path, settings: dict | None = None) -> HistoryEvaluation:
-    """Replay every set under ``directory`` (with ``settings`` for ``monitor.history``)."""
+def replay(directory: Path, grid: list[dict] | None = None) -> list[HistoryEvaluation]:
+    """Replay every set under ``directory``: one evaluation per setting of ``grid`` (overrides
+    of ``monitor.history``'s settings; default: only the settings in force)."""
+    grid = grid or [{}]
     sets = history_sets(directory)
-    evaluation = HistoryEvaluation(settings=history.current(settings))
-    with history.using(settings), tempfile.TemporaryDirectory(prefix="policywatch-eval-") as tmp:
+    evaluations = [HistoryEvaluation(settings=history.current(setting)) for setting in grid]
+    with tempfile.TemporaryDirectory(prefix="policywatch-eval-") as tmp:
         for set_dir in sets:
-            evaluation.histories.extend(replay_set(set_dir, Path(tmp)))
-    return evaluation
+            for evaluation, found in zip(evaluations, replay_set(set_dir, Path(tmp), grid)):
+                evaluation.histories.extend(found)
+    return evaluations
 
 
-def folds(directory: Path, grid: list[dict] | None = None) -> dict:
-    """Leave-one-service-out figures for the parameters tuned from data (module docstring)."""
+def evaluate_histories(directory: Path, settings: dict | None = None) -> HistoryEvaluation:
+    """Replay every set under ``directory`` under the settings in force (plus ``settings``)."""
+    return replay(directory, [settings or {}])[0]
+
+
+def folds(directory: Path, grid: list[dict] | None = None,
+          runs: list[HistoryEvaluation] | None = None) -> dict:
+    """Leave-one-service-out figures for the parameters tuned from data (module docstring).
+
+    ``runs``: the evaluations of ``grid``, if already replayed (``replay(directory, grid)``).
+    """
     grid = grid if grid is not None else history.tuning_grid()
-    runs = [evaluate_histories(directory, setting) for setting in grid]
+    runs = runs if runs is not None else replay(directory, grid)
     services = [(h.set_name, h.service) for h in runs[0].histories]
     per_run = [{(h.set_name, h.service): h for h in run.histories} for run in runs]
     held_out, chosen = [], []

@@ -10,13 +10,14 @@ import json
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
-from . import events, ledger, vetting
-from .compare import DEFAULT_CLASSIFIER, compare
+from . import events, history, ledger, vetting
+from .compare import DEFAULT_CLASSIFIER
 from .errors import ExtractionError
 from .extract import EXTRACTOR_VERSION, Extraction, extract
 from .guards import DEFAULT_MAX_SHRINK, GuardError
 from .known import KnownText, known_text
 from .normalise import comparable_text
+from .reextract import TECHNICAL_CLASSIFIER
 from .schedule import next_fetch_after_success
 from .store import Store, sha256_hex
 from .timeutil import later_iso, now, now_iso
@@ -63,6 +64,9 @@ class Capture:
     source: str = "live"  # live | wayback | ota
     archived_at: str | None = None  # when the archive saw the page (Wayback timestamp, OTA commit)
     archive_ref: str | None = None  # the archived copy: a Wayback URL or an OTA commit
+    # The archive re-extracted a copy it already held (OTA's "Apply technical or declaration
+    # upgrade"): a technical version, like ``policywatch reextract``'s, that never alerts.
+    technical: bool = False
 
     @property
     def backfilled(self) -> bool:
@@ -262,7 +266,7 @@ def _record_text(store: Store, target: dict, capture: Capture, body_sha256: str,
             "last_seen_at": capture.seen_at, "extractor_version": extractor_version,
             "returns_to_version_id": earlier["id"] if earlier else None,
             "chain_hash": sha256_hex(f"{previous_chain}\n{text_sha256}\n{capture.seen_at}"),
-            "source": capture.source,
+            "source": capture.source, "technical": int(capture.technical),
         }).last_pk
         store.update_row("captures", capture_id, {"version_id": version_id})
         ledger.append(store.db, "version", store.get_version(version_id), capture.fetched_at)
@@ -277,8 +281,15 @@ def _record_text(store: Store, target: dict, capture: Capture, body_sha256: str,
 
 def _record_change(store: Store, target: dict, latest: dict, version_id: int, text: str,
                    earlier: dict | None, classifier: str, capture: Capture | None = None) -> int:
-    assessment, _, counts = compare(latest["text"], text, classifier)
-    if earlier is not None:
+    # Judged against the target's history, not only the previous version (monitor/history.py).
+    assessment, counts = history.judge(store, target["id"], latest, text, capture.seen_at if capture
+                                       else now_iso(), classifier)
+    if capture is not None and capture.technical:
+        assessment.klass, assessment.severity, assessment.direction = "noise", 0, "none"
+        assessment.topics, assessment.classifier = [], TECHNICAL_CLASSIFIER
+        assessment.evidence = [{"sentence": "", "side": "new", "topics": [],
+                                "rule": f"{TECHNICAL_CLASSIFIER}:{capture.source}"}]
+    elif earlier is not None:
         # A return to a text already seen (a "blink" or a rollback) is never news.
         assessment.klass, assessment.severity, assessment.direction = "noise", 0, "none"
         assessment.topics = []

@@ -22,6 +22,8 @@ _MD_MARKUP = re.compile(r"^\s*#{1,6}\s+|\\(?=[^\w\s])|[*_`>|]+|^\s*[-+]\s+|^\s*\
 _SPACES = re.compile(r"\s+")
 _BARE_URL = re.compile(r"\(?\bhttps?://[^\s)]*\)?")
 _MARKUP_CHARS = re.compile(r"[*_`>|#\\]|^\s*(?:[-+]|\d+[.)])\s")
+# Inline HTML left in Markdown (an anchor around a consent-manager link, a <br>): markup.
+_HTML_TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(?:\s[^<>]*)?/?>")
 
 _SETEXT = re.compile(r"^\s*(=+|-{3,})\s*$")
 _ATX = re.compile(r"^\s*#{1,6}\s+")
@@ -34,7 +36,8 @@ _SENTENCE_BREAK = re.compile(r"(?<=[.!?;])\s+(?=[\"'(\[*_]*[A-Z0-9])")
 _ABBREVIATION = re.compile(
     r"(?:\b(?:e\.g|i\.e|etc|inc|ltd|co|corp|llc|no|nr|art|arts|para|sec|vs|mr|mrs|ms|dr|st|"
     r"u\.s|u\.k|approx|incl|fig|ref|p|pp)\.|\b[A-Z]\.)$", re.IGNORECASE)
-_LONE_NUMBER = re.compile(r"[\W_]*(?:\d+(?:\.\d+)*|[ivx]{1,4}|[a-z])[.)]?", re.IGNORECASE)  # "1." "3.2." "(a)"
+# "1." "3.2." "(a)", and "1\." as Markdown escapes a number that is not a list.
+_LONE_NUMBER = re.compile(r"[\W_]*(?:\d+(?:\.\d+)*|[ivx]{1,4}|[a-z])\\?[.)]?", re.IGNORECASE)
 _ENUMERATION = re.compile(r"^(?:(?:section|article|part|chapter)\s+)?(?:\(?[0-9ivxlc]{1,6}(?:\.[0-9]+)*[.):]?|"
                           r"\(?[a-z][.)])\s+", re.IGNORECASE)
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
@@ -59,6 +62,8 @@ def plain_text(text: str) -> str:
     """A sentence as a reader sees it: link and image labels kept, URLs and markup dropped, case kept."""
     # The substitutions are skipped when their trigger characters are absent: parsing a 1 MB
     # policy runs this on every sentence.
+    if "<" in text:
+        text = _HTML_TAG.sub(" ", text)
     if "](" in text:
         text = _MD_LINK.sub(r"\1", _MD_IMAGE.sub(r"\1", text))
     if "<" in text:
@@ -157,7 +162,8 @@ def _parse(text: str) -> list[Sentence]:
             continue
         if heading:
             key = sentence_key(block)
-            if key:
+            # A bare number ("#### 1 .") numbers the heading next to it: it is not one.
+            if key and not key.replace(" ", "").isdigit():
                 section = comparable_text(block).strip()
                 sentences.append(Sentence(block, key, section, len(sentences), heading=True))
             continue

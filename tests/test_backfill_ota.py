@@ -16,9 +16,11 @@ DOC = """# Acme Privacy Policy
 - We keep logs for 30 days.
 - Write to privacy@acme.example to exercise your rights.
 """
+CONTACT = "\n## Contact\n\nAcme Inc., 1 Main Street, Springfield.\n"
 V1 = DOC.format(sharing="We do not sell your personal data to anyone.")
-V1_UPGRADED = V1.replace("# Acme Privacy Policy", "Acme Privacy Policy\n===================")
-V2 = DOC.format(sharing="We may share your personal data with advertising partners.")
+# OTA re-extracted the same snapshot with a better declaration: a section it had missed.
+V1_UPGRADED = V1.replace("# Acme Privacy Policy", "Acme Privacy Policy\n===================") + CONTACT
+V2 = DOC.format(sharing="We may share your personal data with advertising partners.") + CONTACT
 
 HISTORY = [  # (file, text, date, subject)
     ("Acme/Privacy Policy.md", V1, "2019-03-04T05:06:07+02:00", "First record of Acme Privacy Policy"),
@@ -79,30 +81,37 @@ def test_ota_backfill_imports_versions_with_commit_dates_and_never_alerts(versio
     # Terms of Service has no target: skipped with a warning that says how to add one.
     assert "Terms of Service: no target tracks it" in result.stderr
     [report] = [r for r in reports if r["target_id"]]
-    assert [r["outcome"] for r in report["recorded"]] == ["first-version", "new-version", "returned"]
+    assert [r["outcome"] for r in report["recorded"]] == [
+        "first-version", "new-version", "new-version", "returned"]
 
     versions = rows(db_path, "SELECT * FROM versions ORDER BY id")
     assert [v["first_seen_at"] for v in versions] == [
-        "2019-03-04T03:06:07.000000Z", "2021-07-08T09:10:11.000000Z", "2022-02-02T00:00:00.000000Z"]
+        "2019-03-04T03:06:07.000000Z", "2020-01-01T00:00:00.000000Z", "2021-07-08T09:10:11.000000Z",
+        "2022-02-02T00:00:00.000000Z"]
     assert {v["source"] for v in versions} == {"ota"}
-    assert "===" not in "".join(v["text"] for v in versions)  # the technical upgrade was skipped
+    # The technical upgrade is a technical version: the next version is compared with it.
+    assert [v["technical"] for v in versions] == [0, 1, 0, 0]
     captures = rows(db_path, "SELECT * FROM captures ORDER BY id")
     assert {c["source"] for c in captures} == {"ota"}
     assert [c["archive_ref"] for c in captures] == [
         *commit_of(versions_repo, "First record of Acme Privacy Policy"),
+        *commit_of(versions_repo, "Apply technical or declaration upgrade"),
         *reversed(commit_of(versions_repo, "Record new changes of Acme Privacy Policy"))]
 
     changes = rows(db_path, "SELECT * FROM changes ORDER BY id")
     assert [c["detected_at"] for c in changes] == [v["first_seen_at"] for v in versions[1:]]
-    assert [c["class"] for c in changes] == ["material", "noise"]
+    assert [(c["class"], c["classifier"]) for c in changes] == [
+        ("noise", "technical-upgrade"), ("material", "rules"), ("noise", "rules")]
+    # Compared with the upgraded text, the new version only changed its sharing sentence.
+    assert "Contact" not in changes[1]["evidence"]
     assert rows(db_path, "SELECT * FROM deliveries") == []
     assert cli("verify", check=0).returncode == 0
 
     # Twice adds nothing.
     again = cli("backfill", "ota", versions_repo, "--service", "acme", "--type", "Privacy Policy",
                 "--json", check=0).json()
-    assert again[0]["recorded"] == [] and again[0]["already_recorded"] == 3
-    assert len(rows(db_path, "SELECT * FROM captures")) == 3
+    assert again[0]["recorded"] == [] and again[0]["already_recorded"] == 4
+    assert len(rows(db_path, "SELECT * FROM captures")) == 4
 
 
 def test_ota_backfill_can_create_the_target_with_url(versions_repo, cli, db_path):

@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 
+from monitor import history
 from monitor.errors import InputError
 from monitor.evaluate_history import evaluate_histories, folds, history_sets
 
@@ -124,9 +125,9 @@ def test_a_pair_across_a_technical_upgrade_is_scored_on_the_alert_at_its_new_com
     result = evaluate_histories(histories)
     acme_pairs = result.histories[0].pairs
     after_upgrade = next(p for p in acme_pairs if p.judgment["new_commit"] == original_sha(3))
-    # The reviewer judged it against the upgrade's text; the pipeline compared it with the last
-    # version it recorded (the upgrade is not a version), and did not alert.
-    assert after_upgrade.compared_with == original_sha(1)
+    # The reviewer judged it against the upgrade's text; so did the pipeline, which records the
+    # upgrade as a technical version (never an alert), and it did not alert.
+    assert after_upgrade.compared_with == original_sha(2)
     assert not after_upgrade.alert and not after_upgrade.gold
 
 
@@ -138,12 +139,23 @@ def test_dir_may_be_one_set_or_hold_several(histories, tmp_path):
 
 
 def test_folds_with_nothing_tuned_equal_the_overall_figures(histories):
-    result = folds(histories)
+    result = folds(histories, grid=[{}])
     assert "nothing in the recording pipeline is tuned" in result["note"]
     overall = evaluate_histories(histories).overall()
     assert {k: result["overall"][k] for k in ("precision", "recall", "alerts")} == {
         k: overall[k] for k in ("precision", "recall", "alerts")}
     assert [s["service"] for s in result["services"]] == ["Acme", "Beta"]
+
+
+def test_folds_choose_each_services_setting_on_the_other_services(histories):
+    grid = history.tuning_grid()
+    result = folds(histories, grid)
+    assert result["tuned"] == sorted(history.TUNED) and len(result["all_data"]) == len(grid)
+    assert all(s["settings"] in [run["settings"] for run in result["all_data"]] for s in result["services"])
+    # Held out one at a time, every judged pair is scored exactly once.
+    assert result["overall"]["pairs"] == evaluate_histories(histories).overall()["pairs"] == 5
+    # The setting in force is the first of the grid: the recorded changes are its verdicts.
+    assert result["all_data"][0]["settings"] == history.current()
 
 
 def test_eval_command_histories(cli, histories):

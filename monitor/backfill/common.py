@@ -44,6 +44,7 @@ class ArchivedCopy:
     elapsed_ms: int | None = None
     error_kind: str | None = None  # the archive's copy is unusable (recorded, so not re-fetched)
     error: str | None = None
+    technical: bool = False  # the archive re-extracted a copy it already held (see record.Capture)
 
 
 @dataclass
@@ -132,7 +133,8 @@ def record_copy(store: Store, target: dict, copy: ArchivedCopy, source: str, sta
         target_id=target["id"], url=copy.url, started_at=started_at, fetched_at=now_iso(),
         status=copy.status, headers=copy.headers, body=copy.body, content_type=copy.content_type,
         elapsed_ms=copy.elapsed_ms, error_kind=copy.error_kind, error=copy.error,
-        source=source, archived_at=copy.archived_at, archive_ref=copy.archive_ref)
+        source=source, archived_at=copy.archived_at, archive_ref=copy.archive_ref,
+        technical=copy.technical)
     recorded = record_capture(store, capture)
     report.recorded.append({"archived_at": copy.archived_at, "archive_ref": copy.archive_ref,
                             "outcome": recorded.outcome, "version_id": recorded.version_id,

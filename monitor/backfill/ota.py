@@ -4,7 +4,9 @@ Such a repository holds one file per document, ``<Service>/<Terms type>.md``, an
 per recorded version, dated by the fetch (the author date). Its Markdown is already extracted
 text, so each version is recorded as a ``text/markdown`` body through the same pipeline as a
 live capture. Commits that only re-extract a stored snapshot (OTA's "Apply technical or
-declaration upgrade", formerly "Refilter") are skipped: they are not changes of the document.
+declaration upgrade", formerly "Refilter") are not changes of the document: they are recorded
+as technical versions (like ``policywatch reextract``'s), which never alert, so that the next
+version is compared with the text as OTA re-extracted it (as OTA's own history reads).
 
 Git is driven through its command line (``git log``, ``git show``): no library needed, and it
 reads any clone git itself can read.
@@ -72,12 +74,18 @@ def commits(repo: Path, path: str) -> list[tuple[str, str, str]]:
     """``(sha, archived_at, subject)`` of every commit that wrote ``path``, oldest first."""
     raw = _git(repo, "log", "--reverse", "--diff-filter=ACMRT", "--format=%H%x1f%aI%x1f%s%x1e",
                "--", path).decode("utf-8", "replace")
-    found = []
+    found, latest = [], ""
     for record in raw.split("\x1e"):
         parts = record.strip().split("\x1f")
         if len(parts) == 3:
             sha, date, subject = parts
-            found.append((sha, archive_time(datetime.fromisoformat(date)), subject))
+            at = archive_time(datetime.fromisoformat(date))
+            if is_technical(subject):
+                # A re-extraction re-reads the snapshot of the commit before it, whatever date
+                # it carries: it stays right after that commit.
+                at = max(at, latest)
+            latest = max(latest, at)
+            found.append((sha, at, subject))
     # Oldest first by date (stable for equal dates), as history must be appended.
     return sorted(found, key=lambda commit: commit[1])
 
@@ -101,8 +109,6 @@ def backfill_document(store: Store, repo: Path, target: dict, service: str, term
     _, refs = recorded_refs(store, target["id"], SOURCE)
     horizon = history_horizon(store, target["id"])
     for sha, archived_at, subject in commits(repo, path):
-        if is_technical(subject):
-            continue
         if sha in refs:
             report.already_recorded += 1
             continue
@@ -112,7 +118,9 @@ def backfill_document(store: Store, repo: Path, target: dict, service: str, term
         started = now_iso()
         body = _git(repo, "show", f"{sha}:{path}")
         copy = ArchivedCopy(url=target["url"], archived_at=archived_at, archive_ref=sha, body=body,
-                            content_type=CONTENT_TYPE, status=None)
+                            content_type=CONTENT_TYPE, status=None, technical=is_technical(subject))
+        if copy.technical and store.latest_version(target["id"]) is None:
+            continue  # a re-extraction of nothing we hold
         recorded = record_copy(store, target, copy, SOURCE, started, report)
         progress(f"{service} — {terms_type} {sha[:10]} {recorded.outcome}"
                  + (f" ({recorded.error})" if recorded.error else ""))
