@@ -11,7 +11,7 @@ after its capture's records, in the same write.
 for as long as it has it open; a file locked by another live writer is never written, truncated
 or adopted — that writer's process gets a file of its own (names carry the time, the pid and a
 random part). Offsets come from the file itself (``fstat`` under the lock at each batch), never
-from a size tracked elsewhere. See docs/decisions/0011-one-writer-per-warc-file.md.
+from a size tracked elsewhere. See docs/decisions/0012-one-writer-per-warc-file.md.
 
 **Crash recovery.** Records are written with ``pwrite`` at the file's end and fsynced once per
 batch before any capture row pointing at them is committed (``WarcFiles.write_built``). A
