@@ -384,6 +384,8 @@ def test_a_full_disk_mid_batch_leaves_whole_warcs(site, cli, db_path, small_disk
         failed = cli("crawl", "--all", "--no-notify", env=env)
         assert failed.returncode != 0, failed
         assert "Traceback" not in failed.stderr, failed.stderr
+        assert "cannot write WARC file" in failed.stderr, failed.stderr  # the WARC disk, not the database's
+        print(round_number, [line for line in failed.stderr.splitlines() if "crawled" in line])
         # Right after the failure, before any repair: whole files, true pointers.
         assert_whole_warcs_and_true_pointers(db_path, small_disk / "warc")
         filler.unlink()
