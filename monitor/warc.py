@@ -39,7 +39,7 @@ import threading
 import uuid
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -223,14 +223,17 @@ def record_at(path: str | os.PathLike, offset: int, length: int, record_id: str)
         return False
 
 
-def recover(path: str | os.PathLike, descriptor: int, last: LastCapture | None) -> int:
+def recover(path: str | os.PathLike, descriptor: int,
+            last_capture: Callable[[], LastCapture | None] | None = None) -> int:
     """Cut a file back to the end of its last whole capture; return its size afterwards.
 
-    The caller holds the file's lock (``descriptor``). The scan starts after ``last`` (the last
-    capture row's records) when those records really are there, else at the start."""
+    The caller holds the file's lock (``descriptor``). Only when the quick check does not show
+    a whole tail is ``last_capture`` asked for the last capture row's records: the scan starts
+    after them when they really are there, else at the start."""
     size = os.fstat(descriptor).st_size
     if tail_is_whole(path):
         return size
+    last = last_capture() if last_capture else None
     start = 0
     if last is not None and record_at(path, last.offset, last.length, last.record_id):
         start = last.offset + last.length
@@ -315,8 +318,8 @@ class WarcFiles:
                     if not _lock(descriptor):
                         os.close(descriptor)  # another writer's file: leave it alone
                         continue
-                    last = self._last_capture(path.name) if self._last_capture else None
-                    size = recover(path, descriptor, last)
+                    size = recover(path, descriptor, self._last_capture and (
+                        lambda name=path.name: self._last_capture(name)))
                 except BaseException:
                     os.close(descriptor)
                     raise
