@@ -9,6 +9,7 @@ import logging
 
 from crawler import render
 from monitor.store import open_store
+from monitor.timeutil import now_iso
 from monitor.vetting import extracts_nothing, preview
 
 log = logging.getLogger(__name__)
@@ -60,11 +61,29 @@ async def confirmation_body(spider, response, capture) -> bytes | None:
                                                          capture.final_url or capture.url)
     if not changed:
         return None
+    return await refetch(spider, response, capture)
+
+
+def _decoded(headers) -> dict:
+    return {k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in headers.items()}
+
+
+async def refetch(spider, response, capture) -> bytes:
+    """Fetch ``response``'s URL a second time, without validators. The attempt is noted on
+    ``capture.confirm_fetch`` so the recorder archives it (every fetch is in the WARC files);
+    the body is returned for ``capture.confirm_body`` (empty when the refetch failed)."""
     request = response.request.replace(headers=_plain_headers(response), dont_filter=True,
                                        meta={**_own_meta(response.meta), "confirmation": True})
+    attempt = {"url": request.url, "fetched_at": None, "request_headers": _decoded(request.headers)}
     try:
         second = await spider.crawler.engine.download_async(request)
     except Exception as error:  # any failed refetch leaves the change unconfirmed
         log.info("target %s: confirmation fetch failed: %s", capture.target_id, error)
+        capture.confirm_fetch = {**attempt, "fetched_at": now_iso(), "status": None,
+                                 "error": f"confirmation fetch failed: {type(error).__name__}: {error}"}
         return b""
+    capture.confirm_fetch = {**attempt, "url": second.url, "fetched_at": now_iso(), "status": second.status,
+                             "headers": {k.lower(): v for k, v in _decoded(second.headers).items()}, "body": second.body,
+                             "request_headers": _decoded(second.request.headers) if second.request else
+                             attempt["request_headers"]}
     return second.body if 200 <= second.status < 300 else b""

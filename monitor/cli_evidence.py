@@ -41,11 +41,16 @@ def verify_command(ctx, tsa_ca):
     problems = verify_store(store)
     stamp_problems, stamps = verify_timestamps(store.db, trusted)
     problems += stamp_problems
+    from crawler.runner import warc_dir
+    from .warc import check_pointers
+    pointer_problems, pointers = check_pointers(store.db, warc_dir(store.path))
+    problems += pointer_problems
     if problems:
         for problem in problems:
             click.echo(f"BROKEN: {problem}", err=True)
         raise EvidenceFailed(f"the ledger does not verify: {problems[0]}")
-    click.echo(f"OK: the ledger verifies{_trust_note(stamps, tsa_ca)}", err=True)
+    click.echo(f"OK: the ledger verifies{_trust_note(stamps, tsa_ca)}; "
+               f"{pointers} capture WARC pointer(s) hold their records", err=True)
 
 
 @click.group("ledger", cls=PolicywatchCommandGroup)

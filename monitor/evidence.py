@@ -6,7 +6,8 @@
   record ids), changes (classification and hunks), deliveries (channel kind, time, redacted
   target), the ledger segment that covers them with its anchors, and the sha256 of every file;
 - ``versions/<id>.md`` — each version's text;
-- ``warc/evidence.warc.gz`` — the WARC records each version rests on, copied byte for byte;
+- ``warc/evidence.warc.gz`` — a ``warcinfo`` record, then the WARC records each version rests
+  on, copied byte for byte;
 - ``timestamps/<id>.tsr`` — the RFC 3161 tokens over ledger entries in the segment (DER
   TimeStampResp, what ``openssl ts -reply -in`` reads); a token over an entry vouches for every
   entry before it, and the segment runs to the head, so each token's entry is in the bundle;
@@ -33,7 +34,7 @@ from .report_pdf import PdfUnavailable, html_to_pdf
 from .store import Store
 from .timestamps import stored_timestamps
 from .timeutil import now_iso
-from .warc import read_records
+from .warc import read_records, warcinfo_member
 
 FORMAT = "policywatch-evidence/1"
 
@@ -95,6 +96,9 @@ def _write_bundle(store: Store, out: Path, targets: list[dict], *, company, doc_
                 "company": company, "doc_type": doc_type, "since": since, "until": until,
                 "targets": [], "versions": [], "changes": [], "deliveries": []}
     with open(bundle_warc, "wb") as warc_out:
+        # A WARC file opens with its warcinfo record (ISO 28500 §6.2); the copied records follow.
+        warc_out.write(warcinfo_member(bundle_warc.name, f"policywatch evidence bundle for {company}: "
+                                       "the WARC records each version rests on, copied byte for byte"))
         for target in targets:
             manifest["targets"].append({k: target[k] for k in ("id", "company", "doc_type", "url", "select", "remove")})
             for version in store.versions(target["id"]):

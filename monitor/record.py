@@ -52,6 +52,9 @@ class Capture:
     warc: WarcRef | None = None  # where the crawler archived this capture, if it did
     # A second fetch of a body that would change the text (see monitor.vetting).
     confirm_body: bytes | None = field(default=None, repr=False)
+    # How that second fetch went, for its WARC records: url, fetched_at, status, headers,
+    # request_headers (a failed one: error instead of status). Set by crawler.confirm.
+    confirm_fetch: dict | None = field(default=None, repr=False)
     # The extraction of ``body`` the crawler already made (monitor.vetting.preview), if any.
     extraction: Extraction | None = field(default=None, repr=False)
     # What the crawler already looked up about ``body`` (monitor.known), if it did.

@@ -17,7 +17,7 @@ from .errors import PolicywatchError, StoreError
 from .known import KnownText
 from .record import Capture, Recorded, extraction_key, record_capture
 from .store import open_store, sha256_hex
-from .warc import Original, WarcFiles, build_capture
+from .warc import LastCapture, Original, WarcFiles, build_capture
 
 log = logging.getLogger(__name__)
 
@@ -30,20 +30,22 @@ class BatchOutcome:
     dropped: str | None = None
 
 
-def last_recorded_end(db_path: str | None, file_name: str) -> int | None:
-    """Where the last recorded capture's WARC records end in ``file_name``, if they are there.
+def last_capture_in(db_path: str | None, file_name: str) -> LastCapture | None:
+    """The records of the last capture row pointing into ``file_name``, if any.
 
-    A capture row is committed only after its records are fsynced, so everything before that
-    offset is whole: only the tail after it needs checking for a torn record."""
+    A capture row is committed only after its records are fsynced, so everything up to their
+    end is whole (``monitor.warc.recover`` checks that the record id really is there before it
+    trusts this): only the tail after it needs checking for a torn record."""
     if not db_path or not Path(db_path).exists():
         return None
     try:
         with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)) as db:
-            row = db.execute("SELECT warc_file, warc_offset + warc_length FROM captures "
-                             "WHERE warc_file IS NOT NULL ORDER BY id DESC LIMIT 1").fetchone()
+            row = db.execute("SELECT warc_offset, warc_length, warc_record_id FROM captures "
+                             "WHERE warc_file = ? AND warc_offset IS NOT NULL ORDER BY id DESC LIMIT 1",
+                             [file_name]).fetchone()
     except sqlite3.Error:
         return None  # no hint: the whole file is checked
-    return row[1] if row and row[0] == file_name else None
+    return LastCapture(*row) if row and None not in row else None
 
 
 def record_or_report(store, capture: Capture) -> BatchOutcome:
@@ -56,7 +58,7 @@ def record_or_report(store, capture: Capture) -> BatchOutcome:
         return BatchOutcome(dropped=f"target {capture.target_id}: not recorded: {error}")
     except Exception as error:
         log.exception("target %s: recording failed", capture.target_id)
-        capture.body, capture.not_modified, capture.confirm_body = None, False, None
+        capture.body, capture.not_modified, capture.confirm_body, capture.confirm_fetch = None, False, None, None
         capture.extraction = capture.known = None
         capture.error_kind, capture.error = "internal-error", f"{type(error).__name__}: {error}"
         try:
@@ -66,11 +68,21 @@ def record_or_report(store, capture: Capture) -> BatchOutcome:
 
 
 def warc_fields(capture: Capture) -> dict:
-    """The arguments ``build_capture`` takes for a capture."""
-    return {"url": capture.final_url or capture.url, "fetched_at": capture.fetched_at,
-            "request_headers": capture.request_headers, "status": capture.status,
-            "response_headers": capture.headers, "body": capture.body,
-            "error": f"{capture.error_kind}: {capture.error}" if capture.error_kind else None}
+    """The arguments ``build_capture`` takes for a capture (and its confirmation re-fetch)."""
+    fields = {"url": capture.final_url or capture.url, "fetched_at": capture.fetched_at,
+              "request_headers": capture.request_headers, "status": capture.status,
+              "response_headers": capture.headers, "body": capture.body,
+              "error": f"{capture.error_kind}: {capture.error}" if capture.error_kind else None,
+              "not_modified": capture.not_modified and capture.status is not None}
+    second = capture.confirm_fetch
+    if second is not None:
+        fields["confirmation"] = {
+            "url": second.get("url") or fields["url"], "fetched_at": second.get("fetched_at"),
+            "request_headers": second.get("request_headers") or {}, "status": second.get("status"),
+            "response_headers": second.get("headers") or {},
+            "body": second.get("body") if second.get("status") is not None else None,
+            "error": second.get("error")}
+    return fields
 
 
 class BatchWriter:
@@ -79,7 +91,7 @@ class BatchWriter:
     def __init__(self, db_path: str, warc_dir: str, warc_max_bytes: int):
         self.store = open_store(db_path)
         self.warc = WarcFiles(warc_dir, warc_max_bytes,
-                              complete_up_to=lambda name: last_recorded_end(db_path, name))
+                              last_capture=lambda name: last_capture_in(db_path, name))
 
     def record(self, captures: list[Capture]) -> list[BatchOutcome]:
         """Archive then record each capture; one outcome per capture, in order."""
@@ -102,10 +114,14 @@ class BatchWriter:
         return outcomes
 
     def _revisit_of(self, capture: Capture) -> Original | None:
-        """The archived response this capture repeats, when it will be recorded unchanged.
+        """The archived response this capture repeats, when it will be recorded unchanged; for a
+        ``304``, the response holding the latest version's payload.
 
         Only then: a version's capture always holds its own payload, so evidence bundles (which
         carry the records of versions) never depend on another record."""
+        if capture.not_modified and capture.status is not None and not capture.error_kind:
+            latest = self.store.latest_version_key(capture.target_id)
+            return self._original(capture.target_id, latest["snapshot_sha256"]) if latest else None
         if capture.body is None or capture.status is None or capture.error_kind or capture.confirm_body is not None:
             return None
         known = capture.known
@@ -122,11 +138,19 @@ class BatchWriter:
         latest = self.store.latest_version_key(capture.target_id)
         if latest is None or latest["compare_sha256"] != known.compare_sha256:
             return None
+        return self._original(capture.target_id, known.body_sha256)
+
+    def _original(self, target_id: int, body_sha256: str | None) -> Original | None:
+        """The latest response record of this target that holds the body ``body_sha256`` itself:
+        never a revisit, never a 304 (whose rows name the version's body but archive none)."""
+        if body_sha256 is None:
+            return None
         row = self.store.db.execute(
             "SELECT warc_record_id, coalesce(final_url, url), fetched_at FROM captures "
             "WHERE target_id = ? AND body_sha256 = ? AND warc_record_id IS NOT NULL "
-            "AND warc_refers_to IS NULL ORDER BY id DESC LIMIT 1",
-            [capture.target_id, known.body_sha256]).fetchone()
+            "AND warc_refers_to IS NULL AND outcome != 'not-modified' AND body_size > 0 "
+            "ORDER BY id DESC LIMIT 1",
+            [target_id, body_sha256]).fetchone()
         return Original(*row) if row else None
 
     def close(self) -> None:

@@ -75,10 +75,30 @@ class Store:
     # -- plumbing ---------------------------------------------------------------------------
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite_utils.Database]:
-        """All writes inside commit together or not at all."""
+        """All writes inside commit together or not at all.
+
+        The outermost transaction is ``BEGIN IMMEDIATE``: it waits (``busy_timeout``) for the
+        write lock up front. A deferred one that reads and then writes fails at once with
+        "database is locked" when another process (a second ``crawl``, the daemon) committed
+        in between — SQLite cannot wait there without breaking isolation. Nested ones are
+        savepoints."""
+        connection = self.db.conn
         try:
-            with self.db.atomic():
+            if connection.in_transaction:
+                with self.db.atomic():
+                    yield self.db
+                return
+            connection.execute("BEGIN IMMEDIATE")
+            try:
                 yield self.db
+            except BaseException:
+                self.db.rollback()  # a no-op if the error already ended the transaction
+                raise
+            try:
+                connection.execute("COMMIT")
+            except BaseException:
+                self.db.rollback()
+                raise
         except sqlite3.Error as error:
             raise StoreError(_describe_sqlite_error(self.path, error)) from error
 

@@ -14,12 +14,13 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
-from monitor.warc import read_records
+from monitor.warc import check_pointers, complete_length, read_records
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = (ROOT / "monitor" / "samples" / "micromax-privacy-2012.html").read_text(encoding="utf-8")
@@ -94,6 +95,15 @@ def assert_intact(db_path, warc_dir):
                                                "WHERE warc_file IS NOT NULL"):
         records = read_records(Path(warc_dir) / name, offset, length)
         assert [r["type"] for r in records] == ["request", "response"]
+    # Every WARC file is whole (warcio's own checker) and every pointer holds its record id.
+    files = sorted(Path(warc_dir).glob("*.warc.gz"))
+    checked = subprocess.run([sys.executable, "-m", "warcio.cli", "check", *map(str, files)],
+                             capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    for path in files:
+        assert complete_length(path) == path.stat().st_size, f"{path.name} does not parse to its end"
+    with contextlib.closing(sqlite3.connect(db_path, timeout=30)) as connection:
+        assert check_pointers(connection, warc_dir)[0] == []
 
 
 def one_problem_line(stderr: str) -> str:

@@ -170,7 +170,29 @@ def capture_message(capture: Capture, claim: str, worker: str = "") -> bytes:
         "elapsed_ms": capture.elapsed_ms, "not_modified": capture.not_modified,
         "error_kind": capture.error_kind, "error": capture.error, "rendered": capture.rendered,
         "body": _pack(capture.body), "confirm_body": _pack(capture.confirm_body),
+        "confirm_fetch": _confirm_fetch_message(capture.confirm_fetch),
     }, separators=(",", ":")).encode()
+
+
+def _confirm_fetch_message(fetch: dict | None) -> dict | None:
+    """A confirmation re-fetch's attempt (``Capture.confirm_fetch``) for the recorder to archive."""
+    if fetch is None:
+        return None
+    return {**{k: fetch.get(k) for k in ("url", "fetched_at", "status", "headers", "request_headers", "error")},
+            "body": _pack(fetch.get("body"))}
+
+
+def _confirm_fetch(message: dict) -> dict | None:
+    value = message.get("confirm_fetch")
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise MessageError("'confirm_fetch' must be an object")
+    return {"url": _require(value, "url", str, optional=True),
+            "fetched_at": _require(value, "fetched_at", str, optional=True),
+            "status": _require(value, "status", int, optional=True),
+            "headers": _headers(value, "headers"), "request_headers": _headers(value, "request_headers"),
+            "error": _require(value, "error", str, optional=True), "body": _unpack(value, "body")}
 
 
 def _headers(message: dict, key: str) -> dict:
@@ -197,6 +219,7 @@ def parse_capture_message(data: bytes | str) -> tuple[Capture, str]:
         error=_require(message, "error", str, optional=True),
         rendered=bool(message.get("rendered")),
         body=_unpack(message, "body"), confirm_body=_unpack(message, "confirm_body"),
+        confirm_fetch=_confirm_fetch(message),
     )
     if capture.error_kind is None and capture.status is None:
         raise MessageError("a capture needs a status or an error kind")

@@ -125,21 +125,15 @@ class RedisWorkerSpider(RedisSpider, TargetsSpider):
             if isinstance(output, CaptureItem):
                 capture = output.capture
                 if self.settings.getbool("POLICYWATCH_CONFIRM_CHANGES") and changes_text(target, capture):
-                    capture.confirm_body = await self._refetch(response)
+                    capture.confirm_body = await self._refetch(response, capture)
                 output = RemoteCaptureItem(capture, claim=target["claim"], worker=self.worker_id)
             yield output
 
-    async def _refetch(self, response) -> bytes:
-        """A second fetch of a changed page, for the recorder to confirm the change with."""
-        from crawler.confirm import _own_meta, _plain_headers
-        request = response.request.replace(headers=_plain_headers(response), dont_filter=True,
-                                           meta={**_own_meta(response.meta), "confirmation": True})
-        try:
-            second = await self.crawler.engine.download_async(request)
-        except Exception as error:  # any failed refetch leaves the change unconfirmed
-            log.info("target %s: confirmation fetch failed: %s", response.meta["target"]["id"], error)
-            return b""
-        return second.body if 200 <= second.status < 300 else b""
+    async def _refetch(self, response, capture) -> bytes:
+        """A second fetch of a changed page, for the recorder to confirm the change with (and
+        to archive: ``capture.confirm_fetch``)."""
+        from crawler.confirm import refetch
+        return await refetch(self, response, capture)
 
     def on_error(self, failure) -> Iterator[CaptureItem]:
         claim = failure.request.meta["target"]["claim"]
