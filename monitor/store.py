@@ -23,7 +23,12 @@ DEFAULT_DB_PATH = "data/policywatch.db"
 DEFAULT_DOC_TYPE = "Privacy Policy"
 DEFAULT_EVERY_SECONDS = 86400
 # A locked database is retried for this long before the command gives up with a clear error.
-BUSY_TIMEOUT_MS = int(os.environ.get("POLICYWATCH_BUSY_TIMEOUT_MS", "10000"))
+BUSY_TIMEOUT_MS = 10000
+
+
+def busy_timeout_ms() -> int:
+    """``POLICYWATCH_BUSY_TIMEOUT_MS``, read when a store opens (else ``BUSY_TIMEOUT_MS``)."""
+    return int(os.environ.get("POLICYWATCH_BUSY_TIMEOUT_MS", BUSY_TIMEOUT_MS))
 
 
 def default_db_path() -> str:
@@ -308,7 +313,7 @@ def open_store(path: str | os.PathLike | None = None) -> Store:
         raise StoreError(f"cannot create the directory for database {path}: {error.strerror}") from error
     try:
         db = sqlite_utils.Database(path)
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
         if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             db.enable_wal()
         db.execute("PRAGMA foreign_keys = ON")

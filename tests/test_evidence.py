@@ -9,27 +9,6 @@ import sys
 
 import pytest
 
-from tests.test_crawl_end_to_end import POLICY
-
-EDITED = POLICY.replace("We do not sell your personal data to anyone.",
-                        "We may sell your personal data to data brokers.")
-
-
-
-
-@pytest.fixture
-def crawled(site, cli, db_path, receiver):
-    """A store with two versions, one material change and one sent alert."""
-    url = site.html("/privacy", POLICY)
-    cli("target", "add", url, "--company", "Acme", check=0)
-    cli("subscribe", receiver.url(), check=0)
-    cli("crawl", check=0)
-    site.html("/privacy", EDITED)
-    cli("crawl", "--all", check=0)
-    assert len(receiver.accepted) == 1
-    return db_path
-
-
 def test_every_capture_is_in_a_readable_warc(crawled, db_path):
     warc_dir = db_path.parent / "warc"
     files = list(warc_dir.glob("*.warc.gz"))

@@ -7,7 +7,6 @@ import subprocess
 
 import pytest
 
-from tests.test_evidence import crawled  # noqa: F401 (a fixture: two versions, a change, a sent alert)
 from tests.tsa import LocalTSA, make_ca
 
 
@@ -40,7 +39,7 @@ def _head(db_path):
 
 
 @pytest.fixture
-def stamped(crawled, cli, db_path, tsa):  # noqa: F811
+def stamped(crawled, cli, db_path, tsa):
     """The crawled store with one token over its head."""
     cli("ledger", "timestamp", "--tsa", tsa.url, "--tsa-ca", tsa.ca_pem, check=0)
     return db_path
@@ -78,7 +77,7 @@ def test_token_verifies_with_openssl(stamped, db_path, tsa, tmp_path):
     assert "Verification: OK" in result.stdout, result
 
 
-def test_credentials_are_sent_but_never_stored_or_printed(crawled, cli, db_path, tsa):  # noqa: F811
+def test_credentials_are_sent_but_never_stored_or_printed(crawled, cli, db_path, tsa):
     tsa.credentials = ("alice", "s3cret-pass")
     secret_url = tsa.url.replace("http://", "http://alice:s3cret-pass@") + "?apikey=k3y-value"
     wrong = cli("ledger", "timestamp", "--tsa", secret_url.replace("s3cret-pass", "bad-pass"), check=1)
@@ -126,7 +125,7 @@ def test_wrong_ca_fails_verification_and_storage(stamped, cli, db_path, tsa, oth
     ("reject", "refused the request (rejection: policy not supported)"),
     ("garbage", "sent an unusable reply: it is not a readable RFC 3161 token"),
 ])
-def test_tsa_failure_is_one_line_and_stores_no_token(crawled, cli, db_path, tsa, mode, says):  # noqa: F811
+def test_tsa_failure_is_one_line_and_stores_no_token(crawled, cli, db_path, tsa, mode, says):
     url = tsa.url
     if mode == "down":
         tsa.stop()
@@ -141,7 +140,7 @@ def test_tsa_failure_is_one_line_and_stores_no_token(crawled, cli, db_path, tsa,
     assert cli("verify", check=0).returncode == 0
 
 
-def test_crawl_hook_timestamps_new_heads_and_never_raises(crawled, db_path, tsa, monkeypatch):  # noqa: F811
+def test_crawl_hook_timestamps_new_heads_and_never_raises(crawled, db_path, tsa, monkeypatch):
     from monitor.store import open_store
     from monitor.timestamps import timestamp_head_if_configured
     store = open_store(db_path)
