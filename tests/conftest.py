@@ -32,11 +32,6 @@ SUBPROCESS_COMMANDS = frozenset({"crawl", "run", "demo", "worker", "serve"})
 _GROUP_OPTIONS_WITH_VALUE = frozenset({"--db", "--log-format"})
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: needs a browser, Redis, kills processes or runs the daemon "
-                                       "(deselect with -m 'not slow'; make test-fast)")
-
-
 def wait_for(condition, timeout=60.0, every=0.05) -> bool:
     """Poll ``condition()`` until it is true (True) or ``timeout`` seconds pass (False).
 
@@ -216,3 +211,39 @@ def crawled(crawled_template, db_path) -> Path:
     import shutil
     shutil.copytree(crawled_template, db_path.parent, dirs_exist_ok=True)
     return db_path
+
+
+def free_port() -> int:
+    """A local TCP port nothing listens on (yet)."""
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """A real redis-server on a free local port (skipped without it or the redis extra)."""
+    import shutil
+    redis = pytest.importorskip("redis", reason="the redis extra is part of the test extra")
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (.ci/run installs it)")
+    port = free_port()
+    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "no", "--dir", str(tmp_path)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+
+    def answers() -> bool:
+        try:
+            return bool(client.ping())
+        except redis.ConnectionError:
+            return False
+    try:
+        assert wait_for(answers, timeout=30), "redis-server did not start"
+        yield url
+    finally:
+        client.close()
+        server.kill()
+        server.wait(timeout=10)

@@ -108,6 +108,7 @@ def test_edited_delivery_row_is_named(bundle, cli):
     assert "delivery 1" in result.stdout
 
 
+@pytest.mark.slow
 def test_killed_writer_leaves_the_warc_readable(tmp_path):
     """A process killed mid-record leaves a torn tail; the next writer cuts it off."""
     from monitor.warc import WarcFiles, complete_length

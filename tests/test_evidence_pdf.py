@@ -18,6 +18,7 @@ def _manifest(bundle):
 
 
 @needs_chromium
+@pytest.mark.slow
 def test_bundle_has_a_verified_pdf_of_the_report(crawled, cli, tmp_path):
     out = tmp_path / "bundle"
     exported = cli("evidence", "export", "--company", "Acme", out, check=0)

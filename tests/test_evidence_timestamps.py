@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+from tests.conftest import free_port
 from tests.tsa import LocalTSA, make_ca
 
 
@@ -152,19 +153,11 @@ def test_crawl_hook_timestamps_new_heads_and_never_raises(crawled, db_path, tsa,
     assert stamped and stamped["seq"] == _head(db_path)[0] and stamped["trusted"]
     assert timestamp_head_if_configured(store, warn=warnings.append) is None  # the head has its token
     tsa.stop()
-    monkeypatch.setenv("POLICYWATCH_TSA_URL", f"http://127.0.0.1:{tsa_port_closed()}/tsa")
+    monkeypatch.setenv("POLICYWATCH_TSA_URL", f"http://127.0.0.1:{free_port()}/tsa")
     assert timestamp_head_if_configured(store, warn=warnings.append) is None
     assert len(warnings) == 1 and warnings[0].startswith("ledger timestamp skipped: timestamp authority")
     assert len(_rows(db_path, "ledger_timestamps")) == 1
     store.close()
-
-
-def tsa_port_closed() -> int:
-    """A local port nothing listens on."""
-    import socket
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -241,14 +234,15 @@ def test_a_crawl_with_a_tsa_configured_timestamps_its_head(site, cli, db_path, t
     assert "1 RFC 3161 timestamp(s) verify" in cli("verify", "--tsa-ca", tsa.ca_pem, check=0).stderr
 
 
+@pytest.mark.slow
 def test_the_daemon_timestamps_the_head_after_a_tick(site, cli, db_path, tsa):
     """``run`` with a TSA configured: after the tick that recorded versions, the head has a token."""
     import os
     import signal
     import sys
 
-    from tests.conftest import ROOT
-    from tests.test_daemon import query, wait_for
+    from tests.conftest import ROOT, wait_for
+    from tests.test_daemon import query
     for n in range(2):
         site.html(f"/p{n}", f"<html><body><main><h1>Policy {n}</h1><p>We collect your email address "
                             f"for account {n}.</p></main></body></html>")
