@@ -25,7 +25,12 @@ DEFAULT_EVERY_SECONDS = 86400
 # How a target is fetched: plain HTTP, or through Chromium (crawler/render.py).
 RENDER_MODES = ("plain", "js")
 # A locked database is retried for this long before the command gives up with a clear error.
-BUSY_TIMEOUT_MS = int(os.environ.get("POLICYWATCH_BUSY_TIMEOUT_MS", "10000"))
+BUSY_TIMEOUT_MS = 10000
+
+
+def busy_timeout_ms() -> int:
+    """``POLICYWATCH_BUSY_TIMEOUT_MS``, read when a store opens (else ``BUSY_TIMEOUT_MS``)."""
+    return int(os.environ.get("POLICYWATCH_BUSY_TIMEOUT_MS", BUSY_TIMEOUT_MS))
 
 
 def default_db_path() -> str:
@@ -405,7 +410,7 @@ def open_store(path: str | os.PathLike | None = None, create: bool = True) -> St
         raise StoreError(f"cannot create the directory for database {path}: {error.strerror}") from error
     try:
         db = sqlite_utils.Database(path)
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.execute(f"PRAGMA busy_timeout = {busy_timeout_ms()}")
         if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             db.enable_wal()
         db.execute("PRAGMA foreign_keys = ON")

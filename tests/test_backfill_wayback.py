@@ -246,6 +246,7 @@ def test_web_and_feeds_show_the_source(archive, cli, db_path):
         assert {c["source"] for c in api["items"]} == {"wayback"}
 
 
+@pytest.mark.slow
 def test_killed_backfill_resumes_where_it_stopped(archive, cli, db_path):
     cli("target", "add", URL, "--company", "Acme", check=0)
     archive.hold["20200301000000"] = threading.Event()  # the fourth fetch hangs

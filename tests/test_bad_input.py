@@ -33,26 +33,57 @@ FAILURES = [
 ]
 
 
-@pytest.mark.parametrize("page,kind", FAILURES, ids=[k or "control" for _, k in FAILURES])
-def test_fetch_failures_are_recorded_without_versions(site, cli, db_path, page, kind):
-    if page is not None:
-        site["/p"] = page
-    cli("target", "add", site.url("/p"), "--company", "Acme", check=0)
-    result = cli("crawl", "--timeout", "1")
-    [capture] = captures(db_path)
-    if kind is None:
-        assert result.returncode == 0, result
-        assert capture["outcome"] == "first-version"
-        return
+@pytest.fixture(scope="module")
+def failed_fetches(tmp_path_factory):
+    """One crawl of one target per failure in FAILURES (at /p0, /p1, …), built once: the tests only read it."""
+    from tests.conftest import FixtureSite, run_cli
+    db_path = tmp_path_factory.mktemp("bad-input") / "policywatch.db"
+    env = {"POLICYWATCH_DB": str(db_path)}
+    site = FixtureSite().start()
+    try:
+        for n, (page, _) in enumerate(FAILURES):
+            if page is not None:
+                site[f"/p{n}"] = page
+            run_cli("target", "add", site.url(f"/p{n}"), "--company", f"Acme {n}", env=env, check=0)
+        result = run_cli("crawl", "--timeout", "1", env=env)
+        listed = run_cli("target", "list", "--json", env=env, check=0).json()
+    finally:
+        site.stop()
+    return db_path, site, result, {target["url"]: target for target in listed}
+
+
+def test_a_crawl_with_failed_fetches_exits_3(failed_fetches):
+    _, _, result, _ = failed_fetches
     assert result.returncode == 3, result
+
+
+@pytest.mark.parametrize("n,page,kind", [(n, *failure) for n, failure in enumerate(FAILURES) if failure[1]],
+                         ids=[k for _, k in FAILURES if k])
+def test_fetch_failures_are_recorded_without_versions(failed_fetches, n, page, kind):
+    db_path, site, result, listed = failed_fetches
+    url = site.url(f"/p{n}")
+    [capture] = [c for c in captures(db_path) if c["url"] == url]
     assert capture["outcome"] == "error"
     assert capture["error_kind"] == kind
-    assert count(db_path, "versions") == 0
-    error_lines = [line for line in result.stderr.splitlines() if site.url("/p") in line]
+    with sqlite3.connect(db_path) as connection:
+        assert connection.execute("SELECT count(*) FROM versions WHERE target_id = ?",
+                                  [capture["target_id"]]).fetchone()[0] == 0
+    error_lines = [line for line in result.stderr.splitlines() if url in line]
     assert len(error_lines) == 1 and kind in error_lines[0]
-    listed = cli("target", "list", "--json", check=0).json()
-    assert listed[0]["state"] == "failing"
-    assert kind in listed[0]["last_error"]
+    assert listed[url]["state"] == "failing"
+    assert kind in listed[url]["last_error"]
+
+
+def test_a_fetch_that_works_is_a_first_version_and_exit_0(site, cli, db_path):
+    """The control: the same crawl of a working page (on its own: failures would make the exit 3)."""
+    [(page, _)] = [failure for failure in FAILURES if failure[1] is None]
+    site["/p"] = page
+    cli("target", "add", site.url("/p"), "--company", "Acme", check=0)
+    result = cli("crawl", "--timeout", "1")
+    assert result.returncode == 0, result
+    [capture] = captures(db_path)
+    assert capture["outcome"] == "first-version"
+    assert count(db_path, "versions") == 1
 
 
 def test_target_turns_broken_after_repeated_failures_and_recovers(site, cli):

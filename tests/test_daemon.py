@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, wait_for
 from tests.sites import Page
 
 PAGE = "<html><body><main><h1>Policy {n}</h1><p>We collect your email address.</p>{extra}</main></body></html>"
@@ -22,19 +22,16 @@ def query(db_path, sql, params=()):
         return connection.execute(sql, params).fetchall()
 
 
-def start_daemon(db_path, *args):
+def start_daemon(db_path, *args, log=None):
+    """``policywatch run`` in the background; its output to ``log`` (a file, so no pipe can fill up)."""
     env = {**os.environ, "POLICYWATCH_DB": str(db_path)}
-    return subprocess.Popen([sys.executable, "-m", "monitor.cli", "run", "--tick", "0.5", *args],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def wait_for(condition, timeout=30.0, every=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(every)
-    return False
+    output = open(log, "w") if log else subprocess.PIPE
+    try:
+        return subprocess.Popen([sys.executable, "-m", "monitor.cli", "run", "--tick", "0.5", *args],
+                                cwd=ROOT, env=env, stdout=output, stderr=output, text=True)
+    finally:
+        if log:
+            output.close()
 
 
 def add_targets(cli, site, count):
@@ -43,6 +40,7 @@ def add_targets(cli, site, count):
         cli("target", "add", site.url(f"/p{n}"), "--company", f"Company {n}", check=0)
 
 
+@pytest.mark.slow
 def test_daemon_crawls_due_targets_and_stops_cleanly_on_sigterm(site, cli, db_path):
     add_targets(cli, site, 3)
     daemon = start_daemon(db_path)
@@ -59,13 +57,15 @@ def test_daemon_crawls_due_targets_and_stops_cleanly_on_sigterm(site, cli, db_pa
     assert query(db_path, "SELECT count(*) FROM captures")[0][0] == 3
 
 
+@pytest.mark.slow
 def test_sigterm_mid_crawl_finishes_or_releases_claimed_work(site, cli, db_path):
     site["/slow"] = Page(b"<html><body><p>slow</p></body></html>", behaviour="slow", delay=5)
     cli("target", "add", site.url("/slow"), "--company", "Slow", check=0)
     daemon = start_daemon(db_path)
     try:
         assert wait_for(lambda: query(db_path, "SELECT claimed_at FROM targets")[0][0] is not None)
-        time.sleep(0.5)
+        # Mid-crawl: the request is in flight (the page answers after 5 s).
+        assert wait_for(lambda: any(r["path"] == "/slow" for r in site.requests))
         daemon.send_signal(signal.SIGTERM)
         try:
             _, stderr = daemon.communicate(timeout=60)
@@ -83,6 +83,7 @@ def test_sigterm_mid_crawl_finishes_or_releases_claimed_work(site, cli, db_path)
     assert captured == 1 or next_fetch_at <= now  # finished, or released to be due at once
 
 
+@pytest.mark.slow
 def test_a_second_daemon_on_the_same_database_is_refused(site, cli, db_path):
     add_targets(cli, site, 1)
     daemon = start_daemon(db_path)
@@ -99,8 +100,6 @@ def test_a_second_daemon_on_the_same_database_is_refused(site, cli, db_path):
         daemon.communicate(timeout=20)
 
 
-
-
 FAULTS = [
     Page(b"oops", status=503, headers={"Content-Type": "text/html", "Retry-After": "1"}),
     Page(behaviour="reset"),
@@ -111,12 +110,22 @@ FAULTS = [
 ]
 
 
-def test_sigkill_twenty_times_loses_and_duplicates_nothing(site, cli, db_path, receiver):
+def _now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
+
+
+@pytest.mark.slow
+def test_sigkill_twenty_times_loses_and_duplicates_nothing(site, cli, db_path, receiver, tmp_path):
+    """Each round kills a daemon at a random point of its work, chosen as progress, not time:
+    after the k-th request reaches the site or the k-th capture is recorded (or, if it gets
+    that far, once every target was fetched). A wall-clock kill point lands before the daemon
+    has even started on a loaded machine, and after it finished on an idle one."""
     rng = random.Random(20261124)
     add_targets(cli, site, 6)
     for n, fault in enumerate(FAULTS):
         site[f"/fault{n}"] = fault
         cli("target", "add", site.url(f"/fault{n}"), "--company", f"Faulty {n}", check=0)
+    targets = 6 + len(FAULTS)
     cli("subscribe", receiver.url(), "--class", "any",
         "--min-severity", "0", check=0)
     for round_number in range(20):
@@ -124,11 +133,28 @@ def test_sigkill_twenty_times_loses_and_duplicates_nothing(site, cli, db_path, r
         for n in range(6):
             if rng.random() < 0.5:
                 site.html(f"/p{n}", PAGE.format(n=n, extra=f"<p>We may share your data with partner {round_number}.</p>"))
+        started_at, requests_before = _now_iso(), len(site.requests)
+        captures_before = query(db_path, "SELECT count(*) FROM captures")[0][0]
         query(db_path, "UPDATE targets SET next_fetch_at = '2000-01-01T00:00:00.000000Z'")
-        daemon = start_daemon(db_path, "--timeout", "2", "--lease", "1")
-        time.sleep(rng.uniform(0.3, 3.0))
-        daemon.send_signal(signal.SIGKILL)
-        daemon.communicate(timeout=20)
+        kind, k = rng.choice(["requests", "captures"]), rng.randint(1, targets)
+
+        def kill_point_reached():
+            if kind == "requests" and len(site.requests) - requests_before >= k:
+                return True
+            if kind == "captures" and query(db_path, "SELECT count(*) FROM captures")[0][0] - captures_before >= k:
+                return True
+            return query(db_path, "SELECT count(DISTINCT target_id) FROM captures WHERE fetched_at >= ?",
+                         [started_at])[0][0] == targets
+
+        log = tmp_path / f"daemon-{round_number}.log"
+        daemon = start_daemon(db_path, "--timeout", "2", "--lease", "1", log=log)
+        try:
+            reached = wait_for(kill_point_reached, timeout=120)
+        finally:
+            daemon.send_signal(signal.SIGKILL)
+            daemon.wait(timeout=20)
+        assert reached, f"round {round_number}: no progress to {k} {kind} in 120 s: {log.read_text()[-3000:]}"
+        assert daemon.returncode == -signal.SIGKILL, f"round {round_number}: {log.read_text()[-3000:]}"
         assert query(db_path, "PRAGMA integrity_check") == [("ok",)], f"round {round_number}"
     # One last, undisturbed run: everything left over is done.
     query(db_path, "UPDATE targets SET next_fetch_at = '2000-01-01T00:00:00.000000Z'")

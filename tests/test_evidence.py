@@ -9,27 +9,6 @@ import sys
 
 import pytest
 
-from tests.test_crawl_end_to_end import POLICY
-
-EDITED = POLICY.replace("We do not sell your personal data to anyone.",
-                        "We may sell your personal data to data brokers.")
-
-
-
-
-@pytest.fixture
-def crawled(site, cli, db_path, receiver):
-    """A store with two versions, one material change and one sent alert."""
-    url = site.html("/privacy", POLICY)
-    cli("target", "add", url, "--company", "Acme", check=0)
-    cli("subscribe", receiver.url(), check=0)
-    cli("crawl", check=0)
-    site.html("/privacy", EDITED)
-    cli("crawl", "--all", check=0)
-    assert len(receiver.accepted) == 1
-    return db_path
-
-
 def test_every_capture_is_in_a_readable_warc(crawled, db_path):
     warc_dir = db_path.parent / "warc"
     files = list(warc_dir.glob("*.warc.gz"))
@@ -130,6 +109,7 @@ def test_edited_delivery_row_is_named(bundle, cli):
     assert "delivery 1" in result.stdout
 
 
+@pytest.mark.slow
 def test_killed_writer_leaves_the_warc_readable(tmp_path):
     """A process killed mid-record leaves a torn tail; the next writer cuts it off."""
     from monitor.warc import WarcFiles, complete_length

@@ -8,7 +8,6 @@ import pytest
 from pypdf import PdfReader
 
 from monitor.report_pdf import chromium_path
-from tests.test_evidence import crawled  # noqa: F401 (a fixture: two versions, a change, a sent alert)
 
 needs_chromium = pytest.mark.skipif(not shutil.which(chromium_path()),
                                     reason=f"needs Debian's chromium at {chromium_path()}")
@@ -19,7 +18,8 @@ def _manifest(bundle):
 
 
 @needs_chromium
-def test_bundle_has_a_verified_pdf_of_the_report(crawled, cli, tmp_path):  # noqa: F811
+@pytest.mark.slow
+def test_bundle_has_a_verified_pdf_of_the_report(crawled, cli, tmp_path):
     out = tmp_path / "bundle"
     exported = cli("evidence", "export", "--company", "Acme", out, check=0)
     assert "report.pdf" in exported.stderr and "warning" not in exported.stderr
@@ -41,7 +41,7 @@ def test_bundle_has_a_verified_pdf_of_the_report(crawled, cli, tmp_path):  # noq
     assert broken.stdout.startswith("BROKEN: file report.pdf: does not match its sha256")
 
 
-def test_without_a_browser_the_bundle_says_no_pdf(crawled, cli, tmp_path):  # noqa: F811
+def test_without_a_browser_the_bundle_says_no_pdf(crawled, cli, tmp_path):
     out = tmp_path / "bundle"
     result = cli("evidence", "export", "--company", "Acme", out,
                  env={"POLICYWATCH_CHROMIUM": str(tmp_path / "no-such-chromium")}, check=0)
@@ -55,14 +55,14 @@ def test_without_a_browser_the_bundle_says_no_pdf(crawled, cli, tmp_path):  # no
     assert cli("evidence", "verify", out, check=0).stdout.startswith("OK: ")
 
 
-def test_no_pdf_flag(crawled, cli, tmp_path):  # noqa: F811
+def test_no_pdf_flag(crawled, cli, tmp_path):
     out = tmp_path / "bundle"
     result = cli("evidence", "export", "--company", "Acme", "--no-pdf", out, check=0)
     assert "warning" not in result.stderr and not (out / "report.pdf").exists()
     assert _manifest(out)["report_pdf"] == {"file": None, "note": "not requested (--no-pdf)"}
 
 
-def test_a_pdf_claimed_but_missing_is_named(crawled, cli, tmp_path):  # noqa: F811
+def test_a_pdf_claimed_but_missing_is_named(crawled, cli, tmp_path):
     out = tmp_path / "bundle"
     cli("evidence", "export", "--company", "Acme", "--no-pdf", out, check=0)
     manifest = _manifest(out)

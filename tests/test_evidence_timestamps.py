@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.test_evidence import crawled  # noqa: F401 (a fixture: two versions, a change, a sent alert)
+from tests.conftest import free_port
 from tests.tsa import LocalTSA, make_ca
 
 
@@ -40,7 +40,7 @@ def _head(db_path):
 
 
 @pytest.fixture
-def stamped(crawled, cli, db_path, tsa):  # noqa: F811
+def stamped(crawled, cli, db_path, tsa):
     """The crawled store with one token over its head."""
     cli("ledger", "timestamp", "--tsa", tsa.url, "--tsa-ca", tsa.ca_pem, check=0)
     return db_path
@@ -78,7 +78,7 @@ def test_token_verifies_with_openssl(stamped, db_path, tsa, tmp_path):
     assert "Verification: OK" in result.stdout, result
 
 
-def test_credentials_are_sent_but_never_stored_or_printed(crawled, cli, db_path, tsa):  # noqa: F811
+def test_credentials_are_sent_but_never_stored_or_printed(crawled, cli, db_path, tsa):
     tsa.credentials = ("alice", "s3cret-pass")
     secret_url = tsa.url.replace("http://", "http://alice:s3cret-pass@") + "?apikey=k3y-value"
     wrong = cli("ledger", "timestamp", "--tsa", secret_url.replace("s3cret-pass", "bad-pass"), check=1)
@@ -126,7 +126,7 @@ def test_wrong_ca_fails_verification_and_storage(stamped, cli, db_path, tsa, oth
     ("reject", "refused the request (rejection: policy not supported)"),
     ("garbage", "sent an unusable reply: it is not a readable RFC 3161 token"),
 ])
-def test_tsa_failure_is_one_line_and_stores_no_token(crawled, cli, db_path, tsa, mode, says):  # noqa: F811
+def test_tsa_failure_is_one_line_and_stores_no_token(crawled, cli, db_path, tsa, mode, says):
     url = tsa.url
     if mode == "down":
         tsa.stop()
@@ -141,7 +141,7 @@ def test_tsa_failure_is_one_line_and_stores_no_token(crawled, cli, db_path, tsa,
     assert cli("verify", check=0).returncode == 0
 
 
-def test_crawl_hook_timestamps_new_heads_and_never_raises(crawled, db_path, tsa, monkeypatch):  # noqa: F811
+def test_crawl_hook_timestamps_new_heads_and_never_raises(crawled, db_path, tsa, monkeypatch):
     from monitor.store import open_store
     from monitor.timestamps import timestamp_head_if_configured
     store = open_store(db_path)
@@ -153,19 +153,11 @@ def test_crawl_hook_timestamps_new_heads_and_never_raises(crawled, db_path, tsa,
     assert stamped and stamped["seq"] == _head(db_path)[0] and stamped["trusted"]
     assert timestamp_head_if_configured(store, warn=warnings.append) is None  # the head has its token
     tsa.stop()
-    monkeypatch.setenv("POLICYWATCH_TSA_URL", f"http://127.0.0.1:{tsa_port_closed()}/tsa")
+    monkeypatch.setenv("POLICYWATCH_TSA_URL", f"http://127.0.0.1:{free_port()}/tsa")
     assert timestamp_head_if_configured(store, warn=warnings.append) is None
     assert len(warnings) == 1 and warnings[0].startswith("ledger timestamp skipped: timestamp authority")
     assert len(_rows(db_path, "ledger_timestamps")) == 1
     store.close()
-
-
-def tsa_port_closed() -> int:
-    """A local port nothing listens on."""
-    import socket
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -242,14 +234,15 @@ def test_a_crawl_with_a_tsa_configured_timestamps_its_head(site, cli, db_path, t
     assert "1 RFC 3161 timestamp(s) verify" in cli("verify", "--tsa-ca", tsa.ca_pem, check=0).stderr
 
 
+@pytest.mark.slow
 def test_the_daemon_timestamps_the_head_after_a_tick(site, cli, db_path, tsa):
     """``run`` with a TSA configured: after the tick that recorded versions, the head has a token."""
     import os
     import signal
     import sys
 
-    from tests.conftest import ROOT
-    from tests.test_daemon import query, wait_for
+    from tests.conftest import ROOT, wait_for
+    from tests.test_daemon import query
     for n in range(2):
         site.html(f"/p{n}", f"<html><body><main><h1>Policy {n}</h1><p>We collect your email address "
                             f"for account {n}.</p></main></body></html>")

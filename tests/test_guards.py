@@ -7,7 +7,6 @@ keeps hitting one goes ``broken`` with the reason and back to ``ok`` when it rec
 import pytest
 
 from monitor.record import Capture, record_capture
-from monitor.store import open_store
 from monitor.timeutil import now_iso
 from tests.sites import Page
 
@@ -35,13 +34,6 @@ PAGES = [
     ("login-form", "<html><body><main><h1>Members only</h1><form><input type='password' name='pw'></form>"
                    "<p>Please sign in to continue.</p></main></body></html>", "/privacy", "login"),
 ]
-
-
-@pytest.fixture
-def store(db_path):
-    opened = open_store(db_path)
-    yield opened
-    opened.close()
 
 
 def capture(target, body, final_path="/privacy", **extra):

@@ -2,8 +2,6 @@
 
 import pytest
 
-import notify
-from monitor.store import open_store
 from notify.outbox import send_pending
 from notify.settings import NotifySettings
 from notify.subscriptions import add_subscription
@@ -17,14 +15,6 @@ def smtp():
     server = SMTPReceiver().start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def store(db_path):
-    notify.install()
-    opened = open_store(db_path)
-    yield opened
-    opened.close()
 
 
 def test_html_alert_by_email_is_escaped_and_complete(store, smtp):

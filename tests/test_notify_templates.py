@@ -12,24 +12,9 @@ from notify.outbox import send_pending
 from notify.render import TemplateProblem, check_templates, render_message
 from notify.settings import NotifySettings
 from notify.subscriptions import add_subscription
-from tests.receivers import WebhookReceiver, material_change
+from tests.receivers import material_change
 
 HUGE_SENTENCE = "We may share your personal information with our partners " + "and affiliates " * 4000 + "."
-
-
-@pytest.fixture
-def store(db_path):
-    notify.install()
-    opened = open_store(db_path)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def receiver():
-    server = WebhookReceiver().start()
-    yield server
-    server.stop()
 
 
 def test_bundled_templates_escape_hostile_text_in_every_format():

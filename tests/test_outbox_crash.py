@@ -11,7 +11,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -19,15 +18,10 @@ import notify
 from monitor.store import open_store
 from notify.outbox import INTERRUPTED
 from notify.subscriptions import add_subscription
-from tests.conftest import ROOT
-from tests.receivers import WebhookReceiver, material_change
+from tests.conftest import ROOT, wait_for
+from tests.receivers import material_change
 
-
-@pytest.fixture
-def receiver():
-    server = WebhookReceiver().start()
-    yield server
-    server.stop()
+pytestmark = pytest.mark.slow  # notifier processes killed mid-send
 
 
 def _outbox(db_path, receiver, changes: int) -> set[str]:
@@ -106,9 +100,15 @@ def test_repeated_kills_at_random_moments(db_path, receiver):
     receiver.delay = 0.4  # a full pass takes ~10 s: every kill lands mid-batch
     rng = random.Random(7)
     for _ in range(4):
+        # Killed while its k-th send is in flight (the receiver holds each for 0.4 s): a point in
+        # the batch, not a time, which a loaded machine would make land before the first send.
+        seen, k = len(receiver.requests), rng.randint(1, 6)
         process = _notifier(db_path, POLICYWATCH_NOTIFY_LEASE_SECONDS="0")
-        time.sleep(rng.uniform(1.0, 3.0))
-        _kill(process)
+        try:
+            assert wait_for(lambda: len(receiver.requests) - seen >= k, timeout=120), \
+                f"the notifier never made its {k}th send"
+        finally:
+            _kill(process)
     for _ in range(3):  # on a loaded machine a slow answer may also time out: retry at once
         _run(db_path, POLICYWATCH_NOTIFY_LEASE_SECONDS="0", POLICYWATCH_NOTIFY_BACKOFF_SECONDS="0")
         if _statuses(db_path) == {"sent": 24}:

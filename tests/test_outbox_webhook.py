@@ -4,36 +4,19 @@ import random
 import sqlite3
 from datetime import datetime, timedelta
 
-import pytest
-
 import notify
 from monitor.store import open_store
 from monitor.timeutil import now as utc_now
 from notify.outbox import send_pending
 from notify.settings import NotifySettings
 from notify.subscriptions import add_subscription, remove_subscription
-from tests.receivers import WebhookReceiver, material_change
+from tests.receivers import material_change
 
 FAST = NotifySettings(backoff_seconds=0, backoff_cap_seconds=0, max_attempts=50)
 
 
 def parse(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-@pytest.fixture
-def store(db_path):
-    notify.install()
-    opened = open_store(db_path)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def receiver():
-    server = WebhookReceiver(slow_seconds=2.0).start()
-    yield server
-    server.stop()
 
 
 def attempts_of(store, delivery_id: int = 1) -> list[dict]:

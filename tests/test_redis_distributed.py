@@ -8,56 +8,25 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
 
 import pytest
 
 from tests.conftest import ROOT
+from tests.conftest import wait_for as _wait_for
 from tests.sites import Page
 
 redis = pytest.importorskip("redis", reason="the redis extra is part of the test extra")
-pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None,
-                                reason="redis-server is not installed (.ci/run installs it)")
+pytestmark = [pytest.mark.skipif(shutil.which("redis-server") is None,
+                                 reason="redis-server is not installed (.ci/run installs it)"),
+              pytest.mark.slow]
 
 TARGETS = 300
 PAGE = "<html><body><main><h1>Policy {n}</h1><p>We collect your email address to run the service.</p>{extra}</main></body></html>"
 # One local page server is one "domain": lift the per-domain politeness for the test.
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=false", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16", "--timeout", "10"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def redis_url(tmp_path):
-    port = free_port()
-    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                               "--appendonly", "no", "--dir", str(tmp_path)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        yield url
-    finally:
-        client.close()
-        server.kill()
-        server.wait(timeout=10)
 
 
 def query(db_path, sql, params=()):
@@ -114,12 +83,7 @@ def start_run(redis_url, db_path, *args):
 
 
 def wait_for(condition, timeout=60.0, every=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(every)
-    return False
+    return _wait_for(condition, timeout=timeout, every=every)
 
 
 def captures_per_target(db_path) -> dict[int, int]:

@@ -7,7 +7,7 @@ import pytest
 from monitor.record import Capture, record_capture
 from monitor.store import open_store
 from monitor.timeutil import now_iso
-from tests.test_redis_distributed import PAGE, redis_url  # noqa: F401 (the fixture)
+from tests.test_redis_distributed import PAGE
 
 redis = pytest.importorskip("redis", reason="the redis extra is part of the test extra")
 from crawler.redis import queue as redis_queue  # noqa: E402
@@ -66,7 +66,8 @@ def test_capture_messages_round_trip_bodies_headers_and_errors():
             parse_capture_message(json.dumps({**message, **broken}))
 
 
-def test_a_late_answer_to_a_requeued_claim_is_dropped_not_recorded_twice(site, db_path, redis_url):  # noqa: F811
+@pytest.mark.slow
+def test_a_late_answer_to_a_requeued_claim_is_dropped_not_recorded_twice(site, db_path, redis_url):
     from crawler.redis.distributed import Recorder
     url = site.html("/p", PAGE.format(n=1, extra=""))
     store = open_store(db_path)

@@ -18,14 +18,6 @@ TOKEN = "tok-9f8e7d6c5b4a"
 SECRET_URL = f"json://127.0.0.1:9/hooks/{TOKEN}?secret=qs-{TOKEN}"
 
 
-@pytest.fixture
-def store(db_path):
-    notify.install()
-    opened = open_store(db_path)
-    yield opened
-    opened.close()
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_filter_table(store, case):
     wanted = case["subscription"]

@@ -8,7 +8,6 @@ policy carries ``<script>`` and ``javascript:`` links that must render as text.
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from monitor.record import Capture, record_capture
 from monitor.store import open_store
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
@@ -70,12 +70,6 @@ def build_store(path: Path) -> dict:
     return ids
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextlib.contextmanager
 def serving(db_path: Path, *extra: str):
     """Run ``policywatch serve`` (uvicorn) on a free port; yield its base URL."""
@@ -85,7 +79,7 @@ def serving(db_path: Path, *extra: str):
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ})
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded machine starts Python slowly
         while True:
             try:
                 with urllib.request.urlopen(base + "/", timeout=2):
