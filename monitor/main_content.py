@@ -65,5 +65,18 @@ def readability(root, css) -> list:
     return [chosen]
 
 
-DETECTORS: dict[str, Callable] = {"readability": readability, "landmarks": landmarks}
-DEFAULT_DETECTOR = "readability"
+def blocks(root, css) -> list:
+    """The lowest region holding the page's prose blocks (``monitor.blocks``), unless it keeps
+    too little (then ``landmarks``)."""
+    from .blocks import content_region
+    node, body, stats = content_region(root)
+    # landmarks would drop aria-hidden panels inside the region: only call it when we give up.
+    if len(node.text_content().split()) < MIN_WORDS \
+            or stats.text.get(node, 0) < MIN_SHARE * stats.text.get(body, 0):
+        return landmarks(root, css)
+    return [node]
+
+
+DETECTORS: dict[str, Callable] = {"blocks": blocks, "readability": readability,
+                                  "landmarks": landmarks}
+DEFAULT_DETECTOR = "blocks"
