@@ -9,12 +9,15 @@ block (readability's design) loses the rest. This one works on the page's struct
    ``td``, ``div``…). A block is *prose* when it has at least ``PROSE_CHARS`` characters of its
    own and at most ``MAX_LINK_SHARE`` of them inside links. Characters, not words, so that
    languages written without spaces weigh the same.
-2. **Boilerplate.** Navigation landmarks (``nav``, ``role=navigation|search|menu…``), the page's
-   own ``header``/``footer``/``aside`` (those outside any sectioning element, as the HTML spec
-   scopes banner and contentinfo) go. An element hinted as boilerplate by a generic class/id
-   word (``menu``, ``breadcrumb``, ``share``, ``related``…), or hidden, goes only when it holds
-   no prose or is mostly links — so an accordion panel of policy text stays, a hidden mobile
-   menu does not. Nothing that holds most of the page's prose is ever dropped.
+2. **Boilerplate.** Navigation landmarks (``nav``, ``role=navigation|search|menu…``) and the
+   page's own ``footer``/``aside`` (outside any sectioning element, as the HTML spec scopes
+   contentinfo and complementary) go; the page's ``header`` goes unless it holds prose (a
+   policy's intro). An element hinted as furniture by a generic class word (``menu``,
+   ``breadcrumb``, ``share``, ``related``…; in an id only unambiguous ones, since policies anchor
+   their sections "#sharing", "#cookies") goes when it is mostly links or has neither prose nor
+   a heading. A hidden element (``hidden``, ``aria-hidden``, ``display: none``) goes only when it
+   is mostly links: a collapsed accordion panel stays, a hidden menu or drawer does not.
+   Nothing that holds most of the page's prose is ever dropped.
 3. **Region.** From ``body`` down, step into the child holding at least ``DOMINANCE`` of the
    prose; stop where the prose is shared between children. The stopping node is the lowest
    common ancestor of the policy's blocks — it holds the sibling and cousin blocks, tables and
@@ -41,14 +44,20 @@ DOMINANCE = 0.9
 PROTECTED_SHARE = 0.5
 
 LANDMARK_ROLES = frozenset(("navigation", "search", "menu", "menubar", "toolbar"))
-PAGE_ROLES = frozenset(("banner", "contentinfo", "complementary"))
-# Generic words in class or id that mark page furniture (never one site's names).
-HINT_WORDS = frozenset((
+PAGE_ROLES = frozenset(("contentinfo", "complementary"))
+# Generic words in a class that mark page furniture (never one site's names).
+CLASS_HINTS = frozenset((
     "nav", "navbar", "navigation", "menu", "megamenu", "breadcrumb", "breadcrumbs", "footer",
     "header", "masthead", "sidebar", "share", "sharing", "social", "related", "newsletter",
     "subscribe", "signup", "pagination", "pager", "toolbar", "topbar", "skip", "cookie",
     "cookies", "banner", "promo", "advert", "ads", "ad", "sponsor", "sponsored", "language",
     "languages", "lang", "locale", "search", "feedback", "rating"))
+# In an id only the unambiguous ones: a policy's sections are anchored by id ("#sharing",
+# "#cookies", "#social-media") and must never read as furniture.
+ID_HINTS = frozenset((
+    "nav", "navbar", "navigation", "menu", "megamenu", "breadcrumb", "breadcrumbs", "footer",
+    "header", "masthead", "sidebar", "pagination", "pager", "toolbar", "topbar", "skip"))
+HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _SPLIT = re.compile(r"[^a-z0-9]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
@@ -103,9 +112,12 @@ def _add(own_text: dict, own_link: dict, owner, text: str | None, link: bool) ->
             own_link[owner] = own_link.get(owner, 0) + chars
 
 
-def _hint_words(element) -> set[str]:
-    names = f"{element.get('class') or ''} {element.get('id') or ''}"
-    return set(_SPLIT.split(_CAMEL.sub(" ", names).lower())) - {""}
+def _words(value: str | None) -> set[str]:
+    return set(_SPLIT.split(_CAMEL.sub(" ", value or "").lower())) - {""}
+
+
+def _hinted(element) -> bool:
+    return bool(_words(element.get("class")) & CLASS_HINTS or _words(element.get("id")) & ID_HINTS)
 
 
 def _is_hidden(element) -> bool:
@@ -124,10 +136,18 @@ def boilerplate(element, stats: Stats) -> bool:
     role = (element.get("role") or "").lower()
     if tag == "nav" or role in LANDMARK_ROLES:
         return True
-    if (tag in ("header", "footer", "aside") and _outside_sections(element)) or role in PAGE_ROLES:
+    page_level = tag in ("header", "footer", "aside") and _outside_sections(element)
+    if (page_level and tag != "header") or role in PAGE_ROLES:
         return True
-    if _is_hidden(element) or _hint_words(element) & HINT_WORDS:
-        return stats.prose.get(element, 0) == 0 or stats.link_share(element) >= MAX_LINK_SHARE
+    link_heavy = stats.link_share(element) >= MAX_LINK_SHARE
+    no_prose = stats.prose.get(element, 0) == 0
+    if (page_level and tag == "header") or role == "banner":
+        return link_heavy or no_prose  # the site's banner, unless it holds the policy's intro
+    if _hinted(element):
+        # A hinted section that holds prose or headings of its own is content all the same.
+        return link_heavy or (no_prose and next(element.iter(*HEADINGS), None) is None)
+    if _is_hidden(element):
+        return link_heavy  # a collapsed panel stays, a hidden menu or drawer goes
     return False
 
 

@@ -71,6 +71,24 @@ def test_boilerplate_heavy_page_keeps_only_the_policy():
         assert furniture not in text, furniture
 
 
+def test_sections_anchored_with_furniture_words_stay():
+    # "#sharing", "#cookies", class "social-…": a policy's own sections, not share bars or banners.
+    text = text_of("anchors.html")
+    for kept in ("## Sharing", "Payment processors", "## Cookies", "Analytics (with consent)",
+                 "## Social media", "Identity data", "also available in German"):
+        assert kept in text, kept
+    for furniture in ("Log in", "Jobs", "Press"):
+        assert furniture not in text
+
+
+def test_a_policy_of_short_items_is_not_cut_to_its_intro():
+    # The only prose is the intro; the list is most of the text: the page's main is kept.
+    text = text_of("short_items.html")
+    assert "This page lists every category" in text
+    assert "Category 1: identifier number 1" in text and "Category 40:" in text
+    assert "Help" not in text and "Terms" not in text
+
+
 def test_readability_still_registered():
     assert "We collect the data you enter" in text_of("boilerplate.html", detector="readability")
 
@@ -87,7 +105,8 @@ def _rotate(html: str, seed: int) -> str:
     return html.replace("</body>", f"<footer><p>{seed} visitors today</p></footer></body>", 1)
 
 
-@pytest.mark.parametrize("name", ["siblings.html", "table.html", "accordion.html", "boilerplate.html"])
+@pytest.mark.parametrize("name", ["siblings.html", "table.html", "accordion.html", "boilerplate.html",
+                                  "anchors.html"])
 def test_the_same_blocks_are_chosen_across_captures(name):
     html = (FIXTURES / name).read_text()
     texts = {extract(_rotate(html, seed).encode(), "text/html").text for seed in range(1, 6)}
