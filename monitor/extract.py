@@ -27,7 +27,8 @@ from .ranges import END_KEYS, START_KEYS, describe, is_range, remove_range, sele
 
 # Bump when extraction or normalisation changes what a body turns into; every version records it.
 # 2: readability main content, consent banners, range selectors, PDF, charset detection.
-EXTRACTOR_VERSION = "pw-extract/2"
+# 3: ``blocks`` main content (sibling blocks, tables, panels), CDN email-obfuscation keys dropped.
+EXTRACTOR_VERSION = "pw-extract/3"
 
 # Bodies past this size are refused, not truncated: half a policy would read as a deletion.
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -168,7 +169,23 @@ def clean_html_tree(html: str):
             node.drop_tree()  # keeps the tail text, as a browser would show it
     for field in root.xpath("//input[translate(@type, 'HIDEN', 'hiden') = 'hidden'][@value]"):
         del field.attrib["value"]  # form tokens rotate on every response; no text reads them
+    strip_email_protection_keys(root)
     return root
+
+
+_PROTECTED_EMAIL_PATH = "/cdn-cgi/l/email-protection"
+
+
+def strip_email_protection_keys(root) -> None:
+    """Drop the per-response key of CDN email obfuscation (``/cdn-cgi/l/email-protection#HEX``,
+    ``data-cfemail``): the page shows "[email protected]" and a link whose hex key is drawn
+    afresh on every response, so the stored text would change with every capture. Like Open
+    Terms Archive, we keep what the page says without scripts — the placeholder and the bare
+    link — so a page that later prints the address itself still reads as a change."""
+    for element in root.xpath("//*[@data-cfemail]"):
+        del element.attrib["data-cfemail"]
+    for link in root.xpath(f"//a[contains(@href, '{_PROTECTED_EMAIL_PATH}#')]"):
+        link.set("href", link.get("href").split("#", 1)[0])
 
 
 def _html_to_markdown(html: str, url: str, select: list, remove: list, detector: str) -> str:

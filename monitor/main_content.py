@@ -1,10 +1,11 @@
 """Main-content detection for targets without a selector: a registry of detectors by name.
 
-``readability`` (readability-lxml, Mozilla Readability's scoring) is the default: on the replay
-corpus it keeps the policy and drops navigation, footers and banners, identically across
-captures. When it keeps too little of the page (a page of many short blocks can fool its
-scoring) we fall back to ``landmarks``: ``main``/``[role=main]``/a single ``article``, else the
-body without its navigation — complete, if noisier.
+``blocks`` (``monitor.blocks``) is the default: the lowest region of the page holding its prose,
+so sibling sections, tables and collapsed panels of a policy stay together, without the page's
+navigation and furniture. ``readability`` (readability-lxml, Mozilla Readability's scoring, the
+default until pw-extract/3) keeps a single best block; when it keeps too little of the page we
+fall back to ``landmarks``: ``main``/``[role=main]``/a single ``article``, else the body without
+its navigation — complete, if noisier.
 """
 
 from collections.abc import Callable
@@ -65,5 +66,22 @@ def readability(root, css) -> list:
     return [chosen]
 
 
-DETECTORS: dict[str, Callable] = {"readability": readability, "landmarks": landmarks}
-DEFAULT_DETECTOR = "readability"
+def blocks(root, css) -> list:
+    """The lowest region holding the page's prose blocks (``monitor.blocks``). When that region
+    holds less than ``MIN_SHARE`` of the page's text (the policy is mostly short items beside a
+    prose intro), the page's single ``main``/``article`` holding it, else the body — both
+    without the furniture already dropped (collapsed panels stay, unlike ``landmarks``)."""
+    from .blocks import content_region
+    node, body, stats = content_region(root)
+    if stats.text.get(node, 0) >= MIN_SHARE * stats.text.get(body, 0):
+        return [node]
+    for selector in (*FALLBACK_CONTAINERS, "article"):
+        found = css(body, selector)
+        if len(found) == 1 and (found[0] is node or node in set(found[0].iterdescendants())):
+            return found
+    return [body]
+
+
+DETECTORS: dict[str, Callable] = {"blocks": blocks, "readability": readability,
+                                  "landmarks": landmarks}
+DEFAULT_DETECTOR = "blocks"

@@ -7,7 +7,9 @@ Open Terms Archive recorded (``ota-version-group-N.md``). See docs/extraction.md
 "Same text" is judged on ``comparable_text``, the form change detection compares: two captures
 in one group that differed only there would never be recorded as two versions. A group *holds*
 when all its files agree, and — unless the run's groups differ only in links or format — its
-text differs from every other group of the run.
+text differs from every other group of the run. A group is *stable and complete* (the issue's
+figure, ``RunResult.complete``) when it holds, its stored texts are byte-identical too, and its
+text keeps at least ``COMPLETE_SHARE`` of the words OTA recorded for it.
 """
 
 import json
@@ -24,6 +26,8 @@ from .normalise import comparable_text
 MODES = ("declaration", "fallback")
 # A baseline for the bench: no selector, HTML landmarks only (close to "plain body text").
 BASELINE_MODE = "landmarks"
+# A group is complete when our text keeps this share of OTA's words for it.
+COMPLETE_SHARE = 0.8
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -39,6 +43,8 @@ class RunResult:
     precision: float = 1.0  # lowest share of our words found in OTA's text (1.0: nothing extra)
     strict_held: int = 0  # groups whose stored (not only compared) texts are identical too
     failures: list[str] = field(default_factory=list)
+    complete: int = 0  # groups held, byte-identical and keeping COMPLETE_SHARE of OTA's words
+    group_coverage: list[float] = field(default_factory=list)
 
 
 def words(text: str) -> Counter:
@@ -56,29 +62,32 @@ def coverage(reference: str, ours: str) -> float:
     return sum(min(count, have[word]) for word, count in wanted.items()) / total
 
 
-def _extract_file(path: Path, mode: str, declaration: dict) -> str:
+def _extract_file(path: Path, mode: str, declaration: dict, detector: str | None = None) -> str:
     options = extraction_options(declaration) if mode == "declaration" else {}
     if mode == BASELINE_MODE:
         options["detector"] = "landmarks"
+    elif detector:
+        options["detector"] = detector
     return extract(path.read_bytes(), "text/html", url=declaration.get("fetch", ""),
                    name=path.name, **options).text
 
 
-def replay_run(run_dir: Path, mode: str) -> RunResult:
-    """Replay one run folder in ``mode`` (``declaration``, ``fallback`` or ``landmarks``)."""
+def replay_run(run_dir: Path, mode: str, detector: str | None = None) -> RunResult:
+    """Replay one run folder in ``mode`` (``declaration``, ``fallback`` or ``landmarks``);
+    ``detector`` names the main-content detector used without a selector (default: the default)."""
     expected = json.loads((run_dir / "expected.json").read_text())
     declaration = json.loads((run_dir / "declaration.json").read_text())
     groups = expected["same_text_groups"]
     failures: list[str] = []
     group_texts: list[set[str]] = []
-    strict_held = 0
+    strict = []
     firsts: list[str | None] = []
     for files in groups:
         texts, stored = set(), set()
         first = None
         for name in files:
             try:
-                text = _extract_file(run_dir / name, mode, declaration)
+                text = _extract_file(run_dir / name, mode, declaration, detector)
             except ExtractionError as error:
                 failures.append(f"{name}: {error}")
                 texts.add(f"<error {name}>")
@@ -86,11 +95,11 @@ def replay_run(run_dir: Path, mode: str) -> RunResult:
             first = first if first is not None else text
             texts.add(comparable_text(text))
             stored.add(text)
-        strict_held += len(stored) == 1
+        strict.append(len(stored) == 1)
         group_texts.append(texts)
         firsts.append(first)
     must_differ = expected.get("groups_differ_in", "text") == "text"
-    held = 0
+    held_flags = []
     for index, texts in enumerate(group_texts):
         ok = len(texts) == 1
         if not ok:
@@ -101,17 +110,30 @@ def replay_run(run_dir: Path, mode: str) -> RunResult:
             if clash:
                 ok = False
                 failures.append(f"group {index + 1}: same text as group(s) {clash}")
-        held += ok
-    cover = precision = 1.0
+        held_flags.append(ok)
+    group_cover = [1.0] * len(groups)
+    precision = 1.0
     for number, name in expected.get("ota_versions", {}).items():
         reference = (run_dir / name).read_text(encoding="utf-8")
         ours = firsts[int(number) - 1] or ""
-        cover = min(cover, coverage(reference, ours))
+        group_cover[int(number) - 1] = coverage(reference, ours)
         precision = min(precision, coverage(ours, reference))
-    return RunResult(run_dir.name, mode, len(groups), held, cover, precision, strict_held, failures)
+    complete = 0
+    for index, ok in enumerate(held_flags):
+        if ok and not strict[index]:
+            failures.append(f"group {index + 1}: stored texts differ (compared texts agree)")
+        if ok and strict[index] and group_cover[index] < COMPLETE_SHARE:
+            failures.append(f"group {index + 1}: keeps {group_cover[index]:.0%} of OTA's words")
+        complete += ok and strict[index] and group_cover[index] >= COMPLETE_SHARE
+    return RunResult(run_dir.name, mode, len(groups), sum(held_flags), min(group_cover, default=1.0),
+                     precision, sum(strict), failures, complete, group_cover)
 
 
-def replay_all(root: Path, mode: str) -> list[RunResult]:
-    """Replay every run under ``root`` (folders holding an ``expected.json``)."""
-    return [replay_run(run, mode) for run in sorted(root.iterdir())
-            if (run / "expected.json").is_file()]
+def runs(root: Path) -> list[Path]:
+    """The run folders under ``root`` (those holding an ``expected.json``), sorted."""
+    return [run for run in sorted(root.iterdir()) if (run / "expected.json").is_file()]
+
+
+def replay_all(root: Path, mode: str, detector: str | None = None) -> list[RunResult]:
+    """Replay every run under ``root``."""
+    return [replay_run(run, mode, detector) for run in runs(root)]

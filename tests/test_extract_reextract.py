@@ -8,7 +8,7 @@ from monitor.store import open_store
 from monitor.timeutil import now_iso
 
 PAGE = b"""<html><body><main><h1>Privacy</h1><p>We keep logs for 30 days.</p>
-<div class="promo">Try our app today!</div></main></body></html>"""
+<div class="tagline">Try our app today!</div></main></body></html>"""
 
 
 def query(db_path, sql):
@@ -22,7 +22,7 @@ def test_reextract_records_a_technical_upgrade_that_never_alerts(cli, db_path):
     target = store.add_target("https://acme.example/privacy", "Acme")
     record_capture(store, Capture(target["id"], target["url"], now_iso(), status=200, body=PAGE,
                                   content_type="text/html", final_url=target["url"]))
-    store.db["targets"].update(target["id"], {"remove_css": json.dumps([".promo"])})
+    store.db["targets"].update(target["id"], {"remove_css": json.dumps([".tagline"])})
     store.close()
     cli("subscribe", "json://127.0.0.1:9/hook", "--class", "any", "--min-severity", "0", check=0)
 
