@@ -17,7 +17,7 @@ from .extract import EXTRACTOR_VERSION, Extraction, extract
 from .guards import DEFAULT_MAX_SHRINK, GuardError
 from .known import KnownText, known_text
 from .normalise import comparable_text
-from .reextract import TECHNICAL_CLASSIFIER
+from .reextract import TECHNICAL_CLASSIFIER, upgrade_if_stale
 from .schedule import next_fetch_after_success
 from .store import Store, sha256_hex
 from .timeutil import later_iso, now, now_iso
@@ -213,6 +213,7 @@ def record_capture(store: Store, capture: Capture, classifier: str = DEFAULT_CLA
         if isinstance(error, GuardError):
             capture.guard = error.guard
         return _record_failure(store, target, capture, body_sha256, error.kind, str(error))
+    upgrade_if_stale(store, target)
     return _record_text(store, target, capture, body_sha256, extraction.text,
                         extraction.extractor_version, classifier, key, skeleton_sha256)
 

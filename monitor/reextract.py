@@ -13,12 +13,17 @@ from dataclasses import asdict, dataclass
 
 from . import ledger
 from .errors import ExtractionError
-from .extract import extract
+from .extract import EXTRACTOR_VERSION, extract
 from .normalise import comparable_text
 from .store import Store, sha256_hex
 from .timeutil import now_iso
 
 TECHNICAL_CLASSIFIER = "technical-upgrade"
+# Latest versions (by store path and id) that an older extractor made and that re-extract to
+# the same text: versions are append-only, so their extractor_version stays old; remember them
+# for the life of the process instead of re-extracting their snapshot at every capture.
+_CHECKED: set[tuple[str, int]] = set()
+_CHECKED_MAX = 100_000
 
 
 @dataclass
@@ -44,6 +49,27 @@ def _snapshot_of(store: Store, version: dict) -> tuple[bytes, str | None, str]:
                                [version["capture_id"]]).fetchone()
     url = (capture[1] or capture[0]) if capture else ""
     return body, row[0] if row else None, url
+
+
+def upgrade_if_stale(store: Store, target: dict) -> Reextracted | None:
+    """Re-derive the latest version first when an older extractor made it (None when current).
+
+    Called before a new capture is compared: after an extractor upgrade the first crawl would
+    otherwise compare the new extractor's text with the old one's and report the difference as
+    the company's change. Re-deriving appends a technical version (never an alert), so the
+    capture is compared like with like, whether or not the operator ran ``reextract``."""
+    latest = store.latest_version_key(target["id"])
+    if latest is None or not latest["snapshot_sha256"] or latest["extractor_version"] == EXTRACTOR_VERSION:
+        return None
+    checked = (store.path, latest["id"])
+    if checked in _CHECKED:  # same text (or unreadable) under the new extractor: asked already
+        return None
+    outcome = reextract_target(store, target)
+    if outcome.outcome != "upgraded":
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED.add(checked)
+    return outcome
 
 
 def reextract_target(store: Store, target: dict) -> Reextracted:

@@ -294,11 +294,13 @@ class Store:
         return rows[0] if rows else None
 
     def latest_version_key(self, target_id: int) -> dict | None:
-        """The newest version's ``id``, ``compare_sha256`` and ``snapshot_sha256``: what an
-        unchanged capture needs, without reading the policy text (the per-capture hot path)."""
-        row = self.db.execute("SELECT id, compare_sha256, snapshot_sha256 FROM versions WHERE target_id = ? "
-                              "ORDER BY id DESC LIMIT 1", [target_id]).fetchone()
-        return {"id": row[0], "compare_sha256": row[1], "snapshot_sha256": row[2]} if row else None
+        """The newest version's ``id``, ``compare_sha256``, ``snapshot_sha256`` and
+        ``extractor_version``: what an unchanged capture needs, without reading the policy text
+        (the per-capture hot path)."""
+        row = self.db.execute("SELECT id, compare_sha256, snapshot_sha256, extractor_version FROM versions "
+                              "WHERE target_id = ? ORDER BY id DESC LIMIT 1", [target_id]).fetchone()
+        return {"id": row[0], "compare_sha256": row[1], "snapshot_sha256": row[2],
+                "extractor_version": row[3]} if row else None
 
     def earlier_version_with(self, target_id: int, compare_sha256: str) -> dict | None:
         """The first version of a target whose compared text hashes to ``compare_sha256``."""
