@@ -58,6 +58,16 @@ class Sentence:
     toc: bool = False  # a table-of-contents entry (repeats a heading)
 
 
+# A block that is nothing but one link (a bullet or number allowed): a menu, footer or
+# table-of-contents entry pointing elsewhere. It names a page or a section; it states nothing.
+_LINK_ONLY = re.compile(r"\s*(?:[-*+]\s+|\d{1,3}[.)]\s+)?\[[^\[\]]{1,120}\]\([^()\s]*\)\s*[.;,]?\s*")
+
+
+def is_link_only(text: str) -> bool:
+    """True when ``text`` is a single Markdown link and nothing else (navigation, not a statement)."""
+    return "](" in text and _LINK_ONLY.fullmatch(text) is not None
+
+
 def plain_text(text: str) -> str:
     """A sentence as a reader sees it: link and image labels kept, URLs and markup dropped, case kept."""
     # The substitutions are skipped when their trigger characters are absent: parsing a 1 MB
@@ -174,6 +184,6 @@ def _parse(text: str) -> list[Sentence]:
                 sentences.append(Sentence(piece, key, section, len(sentences)))
     headings = {s.key for s in sentences if s.heading}
     for sentence in sentences:
-        if not sentence.heading and sentence.key in headings:
+        if not sentence.heading and (sentence.key in headings or is_link_only(sentence.text)):
             sentence.toc = True
     return sentences
