@@ -19,7 +19,8 @@ block (readability's design) loses the rest. This one works on the page's struct
    is mostly links: a collapsed accordion panel stays, a hidden menu or drawer does not.
    Nothing that holds most of the page's prose is ever dropped.
 3. **Region.** From ``body`` down, step into the child holding at least ``DOMINANCE`` of the
-   prose; stop where the prose is shared between children. The stopping node is the lowest
+   prose; stop where the prose is shared between children, or where that child is itself a
+   prose block rather than a container of them. The stopping node is the lowest
    common ancestor of the policy's blocks — it holds the sibling and cousin blocks, tables and
    panels around the best one, and not the navigation beside them.
 
@@ -178,6 +179,12 @@ def region(body, stats: Stats, dominance: float | None = None):
             return node
         best = max(children, key=lambda child: stats.prose.get(child, 0))
         if stats.prose.get(best, 0) < dominance * total:
+            return node
+        inner = sum(stats.prose.get(child, 0) for child in best if isinstance(child.tag, str))
+        if inner < dominance * stats.prose.get(best, 0):
+            # ``best`` is itself a prose block (its own text is the prose), not a container: the
+            # region is the container around it, with the short paragraphs beside it (a short
+            # page may have a single paragraph long enough to count as prose).
             return node
         node = best
 

@@ -133,3 +133,16 @@ def test_real_captures_are_stable_under_furniture(run):
     base = extract(html.encode(), "text/html").text
     for seed in (3, 8):
         assert extract(_inject(html, seed).encode(), "text/html").text == base
+
+
+def test_a_short_page_with_one_long_paragraph_keeps_its_short_ones():
+    """Only one paragraph is long enough to count as prose: the region is the container around
+    it, not that paragraph alone (a short policy must not lose its other sentences)."""
+    from monitor.extract import extract
+    html = ("<html><body><nav><a href='/'>Home</a></nav><main><h1>Privacy</h1>"
+            "<p>We collect your email address and your precise location to run the service.</p>"
+            "<p>We may sell your personal information to partners.</p>"
+            "<p>Contact us at privacy@acme.example.</p></main></body></html>")
+    text = extract(html.encode(), "text/html").text
+    assert "We may sell your personal information" in text and "Contact us" in text
+    assert "Home" not in text
