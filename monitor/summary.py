@@ -330,6 +330,19 @@ def summarise(change: dict) -> dict:
             "more": more}
 
 
+def bullet_lines(summary: dict) -> list[str]:
+    """The bullets as plain lines, each marked: "removed: No longer says: “…”"."""
+    lines = [f"{b['mark']}: {b['text']}" for b in summary.get("bullets") or []]
+    if summary.get("more"):
+        lines.append(f"… and {summary['more']} more")
+    return lines
+
+
+def as_text(summary: dict) -> str:
+    """Headline and bullets as plain text (CSV cells, Atom summaries): bounded by construction."""
+    return "\n".join([summary.get("headline", "")] + [f"- {line}" for line in bullet_lines(summary)])
+
+
 def summary_json(change: dict) -> str:
     """The ``changes.summary`` column for a change row about to be stored."""
     return json.dumps(summarise(change), ensure_ascii=False)
