@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
 from . import events, history, ledger, vetting
+from .summary import summary_json
 from .compare import DEFAULT_CLASSIFIER
 from .errors import ExtractionError
 from .extract import EXTRACTOR_VERSION, Extraction, extract
@@ -300,7 +301,7 @@ def _record_change(store: Store, target: dict, latest: dict, version_id: int, te
         assessment.evidence = [{"sentence": "", "side": "new", "topics": [],
                                 "rule": f"returns-to-version:{earlier['id']}"}]
     backfilled = capture is not None and capture.backfilled
-    change_id = store.db["changes"].insert({
+    row = {
         "target_id": target["id"], "from_version_id": latest["id"], "to_version_id": version_id,
         # A backfilled change is dated when the archive first saw it (the ledger keeps the real
         # time it was recorded).
@@ -310,7 +311,9 @@ def _record_change(store: Store, target: dict, latest: dict, version_id: int, te
         "evidence": json.dumps(assessment.evidence), "hunks": json.dumps(assessment.hunks),
         "chars_added": counts["chars_added"], "chars_removed": counts["chars_removed"],
         "classifier": assessment.classifier,
-    }).last_pk
+    }
+    row["summary"] = summary_json(row)
+    change_id = store.db["changes"].insert(row).last_pk
     change = store.get_change(change_id)
     ledger.append(store.db, "change", change, now_iso() if backfilled else change["detected_at"])
     if not backfilled:  # history, not news: no event, so no delivery (like a technical upgrade)

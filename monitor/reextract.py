@@ -15,6 +15,7 @@ from . import ledger
 from .errors import ExtractionError
 from .extract import EXTRACTOR_VERSION, extract
 from .normalise import comparable_text
+from .summary import summary_json
 from .store import Store, sha256_hex
 from .timeutil import now_iso
 
@@ -98,13 +99,15 @@ def reextract_target(store: Store, target: dict) -> Reextracted:
             "technical": 1,
         }).last_pk
         ledger.append(store.db, "version", store.get_version(version_id), now)
-        change_id = store.db["changes"].insert({
+        row = {
             "target_id": target["id"], "from_version_id": latest["id"], "to_version_id": version_id,
             "detected_at": now, "class": "noise", "severity": 0, "topics": "[]", "direction": "none",
             "evidence": json.dumps([{"sentence": "", "side": "new", "topics": [],
                                      "rule": f"{TECHNICAL_CLASSIFIER}:{extraction.extractor_version}"}]),
             "hunks": "[]", "chars_added": 0, "chars_removed": 0, "classifier": TECHNICAL_CLASSIFIER,
-        }).last_pk
+        }
+        row["summary"] = summary_json(row)
+        change_id = store.db["changes"].insert(row).last_pk
         ledger.append(store.db, "change", store.get_change(change_id), now)
     return Reextracted(target["id"], "upgraded", version_id, change_id)
 

@@ -294,6 +294,13 @@ def _move_channel_secrets_out(db: sqlite_utils.Database) -> None:
     move_urls_out(db)
 
 
+def _add_change_summaries(db: sqlite_utils.Database) -> None:
+    """A plain-language summary of each change (``monitor.summary``, JSON): derived from the
+    evidence, so not in the ledger's hash. Existing changes get theirs when read (a stale or
+    missing summary is re-derived), not here: a big store would wait minutes on open."""
+    db["changes"].add_column("summary", str)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_core_tables,
     _add_evidence,
@@ -306,6 +313,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _add_ledger_timestamps,
     _add_warc_revisits,
     _move_channel_secrets_out,
+    _add_change_summaries,
 ]
 
 

@@ -386,6 +386,8 @@ def _decode_change(row: dict) -> dict:
     change = dict(row)
     for key in ("topics", "evidence", "hunks"):
         change[key] = json.loads(change[key] or "[]")
+    from .summary import of  # the store is imported by everything; summaries need the rules
+    change["summary"] = of(change)
     return change
 
 

@@ -11,6 +11,7 @@ from rich.text import Text
 from .cli_options import one_line
 from .diff import render_terminal, word_diff
 from .store import Store
+from .summary import summarise
 from .timeutil import format_interval
 
 CLASS_STYLE = {"material": "bold red", "editorial": "yellow", "noise": "dim"}
@@ -123,9 +124,25 @@ def print_change(console: Console, store: Store, change: dict) -> None:
     console.print(Text(f"{target['url']}\nv{old['id']} ({_day(old['first_seen_at'])}) → "
                        f"v{new['id']} ({_day(new['first_seen_at'])}), classified by {change['classifier']}"))
     console.print(classification_line(change))
+    print_summary(console, change.get("summary") or summarise(change))
     print_evidence(console, change["evidence"], change.get("hunks") or [])
     console.print()
     console.print(diff_renderable(console, word_diff(old["text"], new["text"])))
+
+
+_MARK_STYLES = {"removed": "bold red", "added": "bold green", "changed": "bold yellow"}
+
+
+def print_summary(console: Console, summary: dict) -> None:
+    """The plain-language summary: crawled quotes as Text, never parsed as rich markup."""
+    console.print(Text(summary.get("headline", ""), style="bold"))
+    for bullet in summary.get("bullets") or []:
+        line = Text("  • ")
+        line.append(bullet["mark"], style=_MARK_STYLES.get(bullet["mark"], "bold"))
+        line.append(": " + bullet["text"])
+        console.print(line)
+    if summary.get("more"):
+        console.print(Text(f"  … and {summary['more']} more", style="dim"))
 
 
 def _sentence_edit(console: Console, hunk: dict) -> Text:

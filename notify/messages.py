@@ -6,6 +6,7 @@ new_sentence/topics/severity`` are read.
 """
 
 from monitor.permalinks import change_path
+from monitor.summary import of as summary_of
 
 
 def diff_url(base_url: str, change_id: int) -> str:
@@ -19,8 +20,15 @@ def _hunk_view(hunk: dict) -> dict:
             "topics": list(hunk.get("topics") or []), "severity": hunk.get("severity") or 0}
 
 
+def _summary_view(change: dict) -> dict:
+    summary = change.get("summary")
+    summary = summary if isinstance(summary, dict) and "headline" in summary else summary_of(change)
+    return {"headline": summary["headline"], "more": summary.get("more", 0),
+            "bullets": [{"mark": b["mark"], "text": b["text"]} for b in summary.get("bullets") or []]}
+
+
 def _change_view(change: dict) -> dict:
-    return {"id": change["id"], "class": change["class"], "severity": change["severity"] or 0,
+    return {"summary": _summary_view(change), "id": change["id"], "class": change["class"], "severity": change["severity"] or 0,
             "direction": change.get("direction") or "none", "topics": list(change.get("topics") or []),
             "detected_at": change.get("detected_at") or ""}
 

@@ -24,7 +24,11 @@ DEFAULT_EXCERPT_CHARS = 600
 # (items shown, characters per excerpt).
 SHRINK_STEPS = ((None, DEFAULT_EXCERPT_CHARS), (3, 300), (1, 160), (0, 80))
 TRUNCATION_NOTE = "\n… (message cut to fit the channel; see the full diff)"
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&:@=])")
+_MD_INLINE = re.compile(r"([\\`*_{}\[\]<>|~])")  # emphasis, code, links, HTML, tables, strikeout
+_MD_LINE_START = re.compile(r"^([ \t]*)([#+\-=>])", re.M)  # headings, bullets, quotes
+_MD_NUMBERED = re.compile(r"^([ \t]*\d+)([.)])", re.M)  # numbered lists
+_MD_MENTION = re.compile(r"@(?=\w)")  # @channel / @everyone on chat services
+_MD_ENTITY = re.compile(r"&(?=#?\w+;)")
 _SPACES = re.compile(r"\s+")
 
 
@@ -49,8 +53,13 @@ def _excerpt(context, text, limit: int | None = None) -> str:
 
 
 def markdown_escape(text) -> str:
-    """Text that Markdown renders literally (no links, emphasis, HTML or mentions)."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text or ""))
+    """Text that Markdown renders literally (no links, emphasis, HTML or mentions), escaping only
+    what could start markup: ``http://a.b/c-d`` and ``legal-basis`` stay as they are."""
+    text = _MD_INLINE.sub(r"\\\1", str(text or "")).replace("](", "]\\(")
+    text = _MD_LINE_START.sub(r"\1\\\2", text)
+    text = _MD_NUMBERED.sub(r"\1\\\2", text)
+    text = _MD_MENTION.sub(r"\\@", text)
+    return _MD_ENTITY.sub(r"\\&", text)
 
 
 def environment(template_dir: str | None = None) -> jinja2.Environment:

@@ -26,7 +26,7 @@ def test_html_alert_by_email_is_escaped_and_complete(store, smtp):
 
     [message] = smtp.messages
     assert message["To"] == "watchdog@example.org"
-    assert message["Subject"].startswith("[policywatch] material change")
+    assert "Privacy Policy: No longer says: “We do not sell" in message["Subject"]  # the headline
     assert "Acme" in message["Subject"]
     assert message["Idempotency-Key"] == f"change:{change_id}:subscription:{sub['id']}"
     html = message.get_body(("html",)).get_content()

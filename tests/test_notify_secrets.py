@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import notify
+from monitor.schema import MIGRATIONS, _move_channel_secrets_out
 from monitor.store import open_store
 from notify import channels
 from notify.settings import NotifySettings
@@ -121,8 +122,10 @@ def _old_database(db_path: Path, url: str, error: str) -> None:
                [error])
     db.execute("INSERT INTO delivery_attempts (delivery_id, attempted_at, ok, error) VALUES (1, '2026', 0, ?)",
                [error])
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    db.execute(f"PRAGMA user_version = {version - 1}")
+    # Back to the schema before the secrets migration (later ones undone too: they run again).
+    db.execute("ALTER TABLE changes DROP COLUMN summary")  # _add_change_summaries
+    version = MIGRATIONS.index(_move_channel_secrets_out)
+    db.execute(f"PRAGMA user_version = {version}")
     db.commit()
     db.close()
     assert PATH_TOKEN.encode() in database_bytes(db_path)

@@ -58,7 +58,7 @@ def test_failures_back_off_exponentially_then_exactly_one_delivery(store, receiv
     assert list(receiver.accepted) == [key]
     assert [r["key"] for r in receiver.requests] == [key] * 5
     body = receiver.accepted[key]
-    assert body["title"].startswith("[policywatch] material change")
+    assert "No longer says: “We do not sell" in body["title"]  # the summary's headline
     assert "We may sell your personal information to advertising partners." in body["message"]
 
 

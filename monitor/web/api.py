@@ -15,6 +15,7 @@ def _change_summary(c: dict, links: Links) -> dict:
         "direction": c["direction"], "from_version_id": c["from_version_id"],
         "to_version_id": c["to_version_id"], "chars_added": c["chars_added"],
         "chars_removed": c["chars_removed"], "classifier": c["classifier"],
+        "summary": {k: c["summary"][k] for k in ("headline", "bullets", "more")},
         "evidence": c["evidence"], "permalink": links.absolute(links.change(c["id"])),
         "source": c.get("source") or "live",  # live | wayback | ota (backfilled history)
     }

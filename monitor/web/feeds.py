@@ -5,6 +5,8 @@ forbids). CSV cells that a spreadsheet would run as a formula are prefixed with 
 """
 
 import csv
+
+from ..summary import bullet_lines
 import io
 from collections.abc import Iterator
 
@@ -16,7 +18,7 @@ FEED_ENTRIES = 50
 CSV_BATCH = 1000
 CSV_COLUMNS = ("id", "detected_at", "company", "document", "url", "class", "severity", "direction",
                "topics", "from_version_id", "to_version_id", "chars_added", "chars_removed",
-               "classifier", "permalink")
+               "classifier", "permalink", "headline", "summary")
 EPOCH = "1970-01-01T00:00:00Z"
 
 
@@ -51,7 +53,8 @@ def atom(env, q: Queries, links: Links, kind: str, key: str = "") -> str:
     self_url = links.absolute(links.feed(kind, key))
     return env.get_template("atom.xml").render(
         title=f"policywatch: {title}", self_url=self_url, links=links, changes=changes,
-        updated=_atom_time(changes[0]["detected_at"]) if changes else EPOCH, atom_time=_atom_time)
+        updated=_atom_time(changes[0]["detected_at"]) if changes else EPOCH, atom_time=_atom_time,
+        bullet_lines=bullet_lines)
 
 
 def _cell(value) -> str:
@@ -72,7 +75,8 @@ def csv_rows(q: Queries, links: Links, where: ChangeFilter) -> Iterator[str]:
                 c["id"], c["detected_at"], c["company"], c["doc_type"], c["url"], c["class"],
                 c["severity"], c["direction"], ";".join(c["topics"]), c["from_version_id"],
                 c["to_version_id"], c["chars_added"], c["chars_removed"], c["classifier"],
-                links.absolute(links.change(c["id"])))])
+                links.absolute(links.change(c["id"])), c["summary"]["headline"],
+                "\n".join(bullet_lines(c["summary"])))])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

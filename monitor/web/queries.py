@@ -74,6 +74,9 @@ def _decode_change(row: sqlite3.Row) -> dict:
         if key in change:
             change[key] = json.loads(change[key] or "[]")
     change["slug"] = slugify(change.get("company"))
+    if "evidence" in change and "class" in change:
+        from ..summary import of
+        change["summary"] = of(change)
     return change
 
 
