@@ -294,6 +294,13 @@ def _move_channel_secrets_out(db: sqlite_utils.Database) -> None:
     move_urls_out(db)
 
 
+def _add_ledger_format_2(db: sqlite_utils.Database) -> None:
+    """Ledger entries of format 2 (monitor/ledger.py): the bound content and the target it is
+    of. Entries already written keep ``format`` NULL (format 1) and are verified as before."""
+    for column, kind in (("format", int), ("target_id", int), ("content", str)):
+        db["ledger"].add_column(column, kind)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_core_tables,
     _add_evidence,
@@ -306,6 +313,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _add_ledger_timestamps,
     _add_warc_revisits,
     _move_channel_secrets_out,
+    _add_ledger_format_2,
 ]
 
 
