@@ -230,3 +230,43 @@ def test_edited_version_text_fails_store_verify(made, tmp_path):
         connection.execute("UPDATE versions SET text = text || ' (edited)' WHERE id = 1")
     result = _cli(db, "verify", check=1)
     assert "version 1: its text does not match its text_sha256" in result.stderr
+
+
+def _v1_append(db, kind, row, recorded_at):
+    """The ledger's append as it was before format 2 (an existing database's entries)."""
+    from monitor import ledger
+    head = db.execute("SELECT seq, entry_hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
+    seq, prev = (head[0] + 1, head[1]) if head else (1, ledger.GENESIS)
+    digest = ledger.content_hash(kind, row)
+    entry = {"seq": seq, "kind": kind, "ref_id": row["id"], "content_hash": digest, "recorded_at": recorded_at,
+             "prev_hash": prev, "entry_hash": ledger.entry_hash(seq, kind, row["id"], digest, recorded_at, prev)}
+    db["ledger"].insert(entry)
+    return entry
+
+
+def test_format_1_entries_still_verify_and_the_chain_goes_on(tmp_path, monkeypatch):
+    from monitor import ledger
+    from monitor.record import Capture, record_capture
+    from monitor.store import open_store
+    from monitor.timeutil import now_iso
+    url = "https://acme.example/privacy"
+    store = open_store(tmp_path / "old.db")
+    target = store.add_target(url, "Acme")
+    with monkeypatch.context() as patched:
+        patched.setattr(ledger, "append", _v1_append)
+        record_capture(store, Capture(target["id"], url, now_iso(), status=200, content_type="text/html",
+                                      body=b"<main><h1>Privacy</h1><p>We keep logs for 30 days.</p></main>"))
+    record_capture(store, Capture(target["id"], url, now_iso(), status=200, content_type="text/html",
+                                  body=b"<main><h1>Privacy</h1><p>We keep logs for 90 days.</p></main>"))
+    formats = [row[0] for row in store.db.execute("SELECT format FROM ledger ORDER BY seq")]
+    assert formats[0] is None and formats[-1] == 2
+    assert ledger.verify_store(store) == []
+    store.edit_target(target["id"], company="Acme Holdings")  # as recorded: not an edit of a covered row
+    assert ledger.verify_store(store) == []
+    store.db.execute("UPDATE captures SET status = 500 WHERE id = 2")
+    assert any("status was edited" in p for p in ledger.verify_store(store))
+    store.db.execute("UPDATE captures SET status = 200 WHERE id = 2")
+    store.db.execute("UPDATE versions SET text = 'We sell everything.' WHERE id = 1")  # a format-1 version
+    assert ledger.verify_store(store) == ["version 1: its text does not match its text_sha256 "
+                                          "(versions.text was edited)"]
+    store.close()
