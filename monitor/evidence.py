@@ -36,7 +36,10 @@ from .timestamps import stored_timestamps
 from .timeutil import now_iso
 from .warc import read_records, warcinfo_member
 
-FORMAT = "policywatch-evidence/1"
+FORMAT = "policywatch-evidence/2"
+# Format 2: ledger entries of format 2 carry what each item asserts, and ``evidence verify``
+# re-renders report.html from the verified manifest and compares it byte for byte.
+REPORT_FROM = ("report_pdf", "files")  # manifest keys written after the report (not in it)
 
 
 def _sha256_file(path: Path) -> str:
@@ -47,10 +50,11 @@ def _in_range(stamp: str, since: str | None, until: str | None) -> bool:
     return (not since or stamp >= since) and (not until or stamp[: len(until)] <= until)
 
 
-def _redacted_target(db, subscription_id: int) -> str:
-    from notify.subscriptions import redact
-    row = db.execute("SELECT apprise_url FROM subscriptions WHERE id = ?", [subscription_id]).fetchone()
-    return redact(row[0]) if row else "unknown"
+def _bound(entry: dict | None) -> dict | None:
+    """What a format-2 ledger entry binds (None for format 1 or no entry)."""
+    if entry and (entry.get("format") or 1) >= 2 and entry.get("content"):
+        return json.loads(entry["content"])
+    return None
 
 
 def export_bundle(store: Store, out: str | Path, *, company: str, doc_type: str | None = None,
@@ -118,9 +122,15 @@ def _write_bundle(store: Store, out: Path, targets: list[dict], *, company, doc_
                     manifest["deliveries"].append({
                         **{k: delivery[k] for k in ("id", "change_id", "subscription_id", "idempotency_key", "sent_at")},
                         "channel": ledger.delivery_channel(db, delivery["subscription_id"]),
-                        "recipient": _redacted_target(db, delivery["subscription_id"]),
+                        "recipient": (_bound(entry) or {}).get(
+                            "recipient", ledger.delivery_recipient(db, delivery["subscription_id"])),
                         "ledger_seq": entry and entry["seq"]})
+            _target_as_bound(manifest)
     manifest["chain"] = _chain_segment(db, manifest)
+    own = {target["id"] for target in manifest["targets"]}
+    for chain_entry in manifest["chain"]["entries"]:
+        if chain_entry.get("target_id") not in own:
+            chain_entry["content"] = None  # other companies' entries: only their hashes
     manifest["timestamps"] = _export_timestamps(db, out, manifest["chain"])
     html = _write_report(out, manifest)
     manifest["report_pdf"] = _write_pdf(out, html, pdf, warn)
@@ -147,13 +157,28 @@ def _export_version(store, version, target, out, warc_out, warc_dir, entries_by_
                 "record_id": capture["warc_record_id"]}
         warc_out.write(data)
     entry = entries_by_ref.get(("version", version["id"]))
-    return {
+    item = {
         **{k: version[k] for k in ledger.VERSION_FIELDS}, "id": version["id"],
         "last_seen_at": version["last_seen_at"], "text_file": text_file,
+        "company": target["company"], "doc_type": target["doc_type"],
         "url": target["url"], "select": target["select"], "remove": target["remove"],
         "capture": {k: capture[k] for k in ("id", "fetched_at", "url", "final_url", "status", "content_type")},
         "warc": warc, "ledger_seq": entry and entry["seq"],
     }
+    bound = _bound(entry)
+    if bound:  # the target as it was when the version was recorded (it may be renamed since)
+        item.update({k: bound[k] for k in ("company", "doc_type", "select", "remove")}, url=bound["target_url"])
+    return item
+
+
+def _target_as_bound(manifest: dict) -> None:
+    """A target's company, type and URL as its latest exported version's ledger entry bound them."""
+    target = manifest["targets"][-1]
+    versions = [v for v in manifest["versions"] if v["target_id"] == target["id"]]
+    if versions:
+        latest = versions[-1]
+        target.update(company=latest["company"], doc_type=latest["doc_type"], url=latest["url"],
+                      select=latest["select"], remove=latest["remove"])
 
 
 def _chain_segment(db, manifest) -> dict:
@@ -194,11 +219,18 @@ def earliest_timestamps(manifest: dict) -> dict[int, dict]:
     return covering
 
 
-def _write_report(out: Path, manifest: dict) -> str:
+def render_report(manifest: dict) -> str:
+    """report.html for a manifest: what export writes and what ``evidence verify`` re-renders
+    (from the manifest as JSON, without the keys written after the report)."""
+    data = json.loads(json.dumps({k: v for k, v in manifest.items() if k not in REPORT_FROM}, ensure_ascii=False))
     env = jinja2.Environment(loader=jinja2.PackageLoader("monitor", "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined)
-    html = env.get_template("evidence_report.html.j2").render(m=manifest, stamped=earliest_timestamps(manifest))
-    (out / "report.html").write_text(html, "utf-8")
+    return env.get_template("evidence_report.html.j2").render(m=data, stamped=earliest_timestamps(data))
+
+
+def _write_report(out: Path, manifest: dict) -> str:
+    html = render_report(manifest)
+    (out / "report.html").write_bytes(html.encode("utf-8"))
     return html
 
 

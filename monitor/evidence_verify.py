@@ -16,7 +16,7 @@ from pathlib import Path
 from . import ledger, tsp
 from .errors import ExtractionError
 from .extract import EXTRACTOR_VERSION, extract
-from .warc import read_records
+from .warc import _warc_date, payload_digest, read_records
 
 
 class BundleBroken(Exception):
@@ -30,12 +30,63 @@ def _entry(entries_by_seq: dict, item: dict, label: str) -> dict:
     return entry
 
 
+def claims(kind: str, item: dict) -> dict:
+    """What a manifest item asserts, in the shape a format-2 ledger entry binds (``ledger.bound``)."""
+    content = ledger.canonical(kind, item)
+    if kind == "version":
+        capture = item.get("capture") or {}
+        content.update({
+            "company": item.get("company"), "doc_type": item.get("doc_type"), "target_url": item.get("url"),
+            "select": item.get("select"), "remove": item.get("remove"),
+            **{k: capture.get(k) for k in ("fetched_at", "url", "final_url", "status", "content_type")},
+            "warc_record_id": (item.get("warc") or {}).get("record_id")})
+    elif kind == "delivery":
+        content["recipient"] = item.get("recipient")
+    return content
+
+
+_FIELD_NAMES = {"fetched_at": "fetch time", "status": "HTTP status", "url": "URL", "final_url": "final URL",
+                "target_url": "target URL", "doc_type": "document type", "warc_record_id": "WARC record id"}
+
+
 def _check_ledgered(kind: str, item: dict, label: str, entries_by_seq: dict) -> None:
     entry = _entry(entries_by_seq, item, label)
     if entry["kind"] != kind or entry["ref_id"] != item["id"]:
         raise BundleBroken(f"{label}: ledger entry {entry['seq']} is for {entry['kind']} {entry['ref_id']}")
-    if ledger.content_hash(kind, item) != entry["content_hash"]:
-        raise BundleBroken(f"{label}: manifest entry does not match ledger entry {entry['seq']} (edited)")
+    if (entry.get("format") or 1) < 2:
+        if ledger.content_hash(kind, item) != entry["content_hash"]:
+            raise BundleBroken(f"{label}: manifest entry does not match ledger entry {entry['seq']} (edited)")
+        return
+    if entry.get("content") is None:
+        raise BundleBroken(f"{label}: ledger entry {entry['seq']} is in the bundle without its content")
+    bound = json.loads(entry["content"])
+    claimed = claims(kind, item)
+    for field in sorted(set(bound) | set(claimed)):
+        if claimed.get(field) != bound.get(field):
+            raise BundleBroken(f"{label}: {_FIELD_NAMES.get(field, field)} in the manifest entry "
+                               f"({claimed.get(field)!r}) is not what ledger entry {entry['seq']} bound "
+                               f"({bound.get(field)!r}) (edited)")
+    if kind == "version" and (item.get("capture") or {}).get("id") != item.get("capture_id"):
+        raise BundleBroken(f"{label}: its capture id in the manifest is not the one ledger entry {entry['seq']} bound")
+
+
+def _check_record_headers(label: str, version: dict, response: dict) -> None:
+    """The response record's WARC headers and status against the (ledger-bound) manifest values."""
+    capture = version.get("capture") or {}
+    headers = response.get("warc_headers") or {}
+    expected = {
+        "WARC-Target-URI": capture.get("final_url") or capture.get("url"),
+        "WARC-Date": _warc_date(capture["fetched_at"]) if capture.get("fetched_at") else None,
+        "WARC-Record-ID": version["warc"]["record_id"],
+        "WARC-Payload-Digest": payload_digest(response["body"]),
+    }
+    for name, value in expected.items():
+        if headers.get(name) != value:
+            raise BundleBroken(f"{label}: WARC record {version['warc']['record_id']} has {name} "
+                               f"{headers.get(name)!r}, not {value!r} (edited)")
+    if response.get("status") != capture.get("status"):
+        raise BundleBroken(f"{label}: WARC record {version['warc']['record_id']} holds HTTP status "
+                           f"{response.get('status')}, not {capture.get('status')} (edited)")
 
 
 def _check_version(bundle: Path, version: dict, entries_by_seq: dict) -> None:
@@ -56,6 +107,7 @@ def _check_version(bundle: Path, version: dict, entries_by_seq: dict) -> None:
         raise BundleBroken(f"{label}: WARC record {warc['record_id']} is not in {warc['file']} at its offset")
     if hashlib.sha256(response["body"]).hexdigest() != version["snapshot_sha256"]:
         raise BundleBroken(f"{label}: WARC record {warc['record_id']} body does not match snapshot_sha256")
+    _check_record_headers(label, version, response)
     if version["extractor_version"] != EXTRACTOR_VERSION:
         raise BundleBroken(f"{label}: extracted with {version['extractor_version']}, this policywatch has "
                            f"{EXTRACTOR_VERSION}: verify with the matching release")
@@ -73,7 +125,8 @@ def _check_timestamp(bundle: Path, stamp: dict, entries_by_seq: dict, trusted: l
     label = f"timestamp {stamp['id']} ({stamp['file']}, ledger entry {stamp['seq']})"
     entry = entries_by_seq.get(stamp["seq"])
     if entry is None:
-        raise BundleBroken(f"{label}: its ledger entry is not in the bundle's chain segment")
+        raise BundleBroken(f"{label}: its ledger entry is not in the bundle's chain segment "
+                           "(the chain was truncated)")
     if entry["entry_hash"] != stamp["entry_hash"]:
         raise BundleBroken(f"{label}: the ledger entry's hash is not the one timestamped")
     try:
@@ -104,6 +157,65 @@ def _check_pdf(bundle: Path, manifest: dict) -> None:
             raise BundleBroken(f"file {pdf}: is not a PDF")
 
 
+def _check_targets(manifest: dict) -> None:
+    """The bundle's company and targets against what the versions' ledger entries bound."""
+    targets = {t["id"]: t for t in manifest.get("targets", [])}
+    latest = {}
+    for version in manifest["versions"]:
+        if version.get("target_id") not in targets:
+            raise BundleBroken(f"version {version['id']}: its target {version.get('target_id')} is not in the manifest")
+        latest[version["target_id"]] = version
+    for target_id, version in latest.items():
+        target = targets[target_id]
+        for field, value in (("company", version["company"]), ("doc_type", version["doc_type"]),
+                             ("url", version["url"])):
+            if target.get(field) != value:
+                raise BundleBroken(f"target {target_id}: {_FIELD_NAMES.get(field, field)} {target.get(field)!r} "
+                                   f"in the manifest is not what version {version['id']}'s ledger entry bound "
+                                   f"({value!r}) (edited)")
+        if (manifest.get("company") or "").casefold() != (target.get("company") or "").casefold():
+            raise BundleBroken(f"company {manifest.get('company')!r} in the manifest is not the company of "
+                               f"target {target_id} ({target.get('company')!r}) (edited)")
+
+
+def _check_complete(manifest: dict, entries: list[dict]) -> None:
+    """Every format-2 entry of the bundle's targets in the segment is an item of the bundle."""
+    from .evidence import _in_range
+    own = {t["id"] for t in manifest.get("targets", [])}
+    listed = {key: {item["id"] for item in manifest[plural]}
+              for key, plural in (("version", "versions"), ("change", "changes"), ("delivery", "deliveries"))}
+    for entry in entries:
+        if (entry.get("format") or 1) < 2 or entry.get("target_id") not in own:
+            continue
+        label = f"ledger entry {entry['seq']} ({entry['kind']} {entry['ref_id']} of target {entry['target_id']})"
+        if entry["ref_id"] in listed.get(entry["kind"], ()):
+            continue
+        if entry.get("content") is None:
+            raise BundleBroken(f"{label}: is in the bundle without its content (withheld)")
+        content = json.loads(entry["content"])
+        if entry["kind"] == "version":
+            wanted = _in_range(content["first_seen_at"], manifest.get("since"), manifest.get("until"))
+        elif entry["kind"] == "change":
+            wanted = content["to_version_id"] in listed["version"]
+        else:
+            wanted = content["change_id"] in listed["change"]
+        if wanted:
+            raise BundleBroken(f"{label}: is in the chain segment but not in the bundle (an item was removed)")
+
+
+def _check_report(bundle: Path, manifest: dict) -> None:
+    """report.html is what the verified manifest renders to (bundles of format 2 on)."""
+    from .evidence import FORMAT, render_report
+    if manifest.get("format") != FORMAT:
+        return
+    try:
+        html = (bundle / "report.html").read_bytes()
+    except OSError as error:
+        raise BundleBroken(f"file report.html: cannot be read ({error.strerror})") from error
+    if html != render_report(manifest).encode("utf-8"):
+        raise BundleBroken("file report.html: is not the report the verified manifest renders to (edited)")
+
+
 def verify_bundle(bundle: str | Path, *, trusted: list | None = None) -> dict:
     """Verify a bundle; return counts. Raises ``BundleBroken`` naming the first broken item.
 
@@ -129,9 +241,12 @@ def verify_bundle(bundle: str | Path, *, trusted: list | None = None) -> dict:
         _check_ledgered("change", change, f"change {change['id']}", entries_by_seq)
     for delivery in manifest["deliveries"]:
         _check_ledgered("delivery", delivery, f"delivery {delivery['id']}", entries_by_seq)
+    _check_targets(manifest)
+    _check_complete(manifest, entries)
     stamps = manifest.get("timestamps") or []  # bundles made before timestamps have none
     for stamp in stamps:
         _check_timestamp(bundle, stamp, entries_by_seq, trusted)
+    _check_report(bundle, manifest)
     _check_pdf(bundle, manifest)
     for name, digest in manifest.get("files", {}).items():
         path = bundle / name

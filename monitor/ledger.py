@@ -4,6 +4,20 @@ Each entry's hash covers its sequence number, kind, row id, the row's content ha
 and the previous entry's hash, so editing or deleting any ledger row — or any field of the
 row it covers — breaks the chain at a point ``verify_store`` names. The chain functions are
 pure so an evidence bundle can be checked offline without the database.
+
+Two entry formats (docs/evidence.md, "The ledger"):
+
+- **format 1** (entries written before format 2; ``format`` NULL): ``content_hash`` is the
+  sha256 of the row's canonical JSON (``FIELDS``); the hash preimage is
+  ``seq|kind|ref_id|content_hash|recorded_at|prev_hash``. Verified exactly as before.
+- **format 2** (every new entry): the entry stores ``content`` — the canonical JSON of what
+  an evidence bundle asserts about the row (``bound``: for a version also its company,
+  document type, target URL and selectors, the capture's fetch time, URL, final URL, HTTP
+  status, content type and WARC record id; for a delivery also its redacted recipient) — and
+  ``content_hash`` is its sha256. The preimage is
+  ``v2|seq|kind|ref_id|target_id|content_hash|recorded_at|prev_hash``, so the target an entry
+  belongs to is bound too (a bundle can then tell its own entries from others' without their
+  content, and an omitted item is noticed).
 """
 
 import hashlib
@@ -16,6 +30,16 @@ CHANGE_FIELDS = ("target_id", "from_version_id", "to_version_id", "detected_at",
                  "topics", "direction", "evidence", "hunks", "classifier")
 DELIVERY_FIELDS = ("change_id", "subscription_id", "idempotency_key", "sent_at", "channel")
 FIELDS = {"version": VERSION_FIELDS, "change": CHANGE_FIELDS, "delivery": DELIVERY_FIELDS}
+FORMAT = 2  # the format of new entries
+# What format 2 adds to a row's fields, per kind. Version: the target as it was when the
+# version was recorded, and the capture it came from.
+VERSION_BOUND = ("company", "doc_type", "target_url", "select", "remove", "fetched_at", "url",
+                 "final_url", "status", "content_type", "warc_record_id")
+DELIVERY_BOUND = ("recipient",)
+# Bound fields that come from rows the ledger does not cover (a target can be renamed, a
+# subscription's URL re-redacted): the ledger keeps them as they were, and ``verify_store``
+# does not compare them with today's rows.
+AS_RECORDED = {"company", "doc_type", "target_url", "select", "remove", "recipient"}
 TABLES = {"version": "versions", "change": "changes", "delivery": "deliveries"}
 _JSON_FIELDS = {"topics", "evidence", "hunks"}
 
@@ -37,26 +61,92 @@ def content_hash(kind: str, row: dict) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def entry_line(seq: int, kind: str, ref_id: int, content: str, recorded_at: str, prev_hash: str) -> bytes:
+def canonical_json(content: dict) -> str:
+    """The one JSON text of a dict that its hash is taken over."""
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def entry_line(seq: int, kind: str, ref_id: int, content: str, recorded_at: str, prev_hash: str,
+               *, format: int | None = None, target_id: int | None = None) -> bytes:
     """The bytes an entry's hash is the sha256 of (also what an RFC 3161 request hashes)."""
+    if format and format >= 2:
+        return f"v{format}|{seq}|{kind}|{ref_id}|{target_id}|{content}|{recorded_at}|{prev_hash}".encode("utf-8")
     return f"{seq}|{kind}|{ref_id}|{content}|{recorded_at}|{prev_hash}".encode("utf-8")
 
 
-def entry_hash(seq: int, kind: str, ref_id: int, content: str, recorded_at: str, prev_hash: str) -> str:
+def entry_hash(seq: int, kind: str, ref_id: int, content: str, recorded_at: str, prev_hash: str,
+               *, format: int | None = None, target_id: int | None = None) -> str:
     """The hash of one ledger entry."""
-    return hashlib.sha256(entry_line(seq, kind, ref_id, content, recorded_at, prev_hash)).hexdigest()
+    return hashlib.sha256(entry_line(seq, kind, ref_id, content, recorded_at, prev_hash,
+                                     format=format, target_id=target_id)).hexdigest()
+
+
+def line_of(entry: dict) -> bytes:
+    """``entry_line`` of a ledger row (either format)."""
+    return entry_line(entry["seq"], entry["kind"], entry["ref_id"], entry["content_hash"], entry["recorded_at"],
+                      entry["prev_hash"], format=entry.get("format"), target_id=entry.get("target_id"))
+
+
+def bound(db, kind: str, row: dict) -> dict:
+    """What a format-2 entry binds for ``row``: its ledger fields plus what a bundle asserts."""
+    content = canonical(kind, row)
+    if kind == "version":
+        capture = _one(db, "SELECT * FROM captures WHERE id = ?", row["capture_id"]) or {}
+        target = _one(db, "SELECT * FROM targets WHERE id = ?", row["target_id"]) or {}
+        content.update({
+            "company": target.get("company"), "doc_type": target.get("doc_type"),
+            "target_url": target.get("url"),
+            "select": json.loads(target.get("select_css") or "[]"),
+            "remove": json.loads(target.get("remove_css") or "[]"),
+            **{k: capture.get(k) for k in ("fetched_at", "url", "final_url", "status", "content_type",
+                                            "warc_record_id")}})
+    elif kind == "delivery":
+        content["recipient"] = delivery_recipient(db, row["subscription_id"])
+    return content
+
+
+def row_bound(db, kind: str, row: dict) -> dict:
+    """``bound`` of a row as stored (a delivery's channel kind looked up)."""
+    return bound(db, kind, _with_channel(kind, row, db))
+
+
+def target_of(db, kind: str, row: dict) -> int | None:
+    """The target a row belongs to (a delivery: its change's target)."""
+    if kind == "delivery":
+        found = db.execute("SELECT target_id FROM changes WHERE id = ?", [row["change_id"]]).fetchone()
+        return found[0] if found else None
+    return row.get("target_id")
+
+
+def _one(db, sql: str, *params) -> dict | None:
+    rows = list(db.query(sql, list(params)))
+    return dict(rows[0]) if rows else None
 
 
 def append(db, kind: str, row: dict, recorded_at: str) -> dict:
-    """Append an entry for ``row`` (call inside the transaction that writes the row)."""
+    """Append a (format 2) entry for ``row`` (call inside the transaction that writes the row)."""
     head = db.execute("SELECT seq, entry_hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
     seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
-    digest = content_hash(kind, row)
+    content = canonical_json(bound(db, kind, row))
+    digest = hashlib.sha256(content.encode("utf-8")).hexdigest()
+    target_id = target_of(db, kind, row)
     entry = {"seq": seq, "kind": kind, "ref_id": row["id"], "content_hash": digest,
              "recorded_at": recorded_at, "prev_hash": prev,
-             "entry_hash": entry_hash(seq, kind, row["id"], digest, recorded_at, prev)}
+             "entry_hash": entry_hash(seq, kind, row["id"], digest, recorded_at, prev,
+                                      format=FORMAT, target_id=target_id),
+             "format": FORMAT, "target_id": target_id, "content": content}
     db["ledger"].insert(entry)
     return entry
+
+
+def check_content(entry: dict) -> str | None:
+    """For a format-2 entry carrying its content: a sentence if the content is not what it hashes."""
+    if (entry.get("format") or 1) < 2 or entry.get("content") is None:
+        return None
+    if hashlib.sha256(entry["content"].encode("utf-8")).hexdigest() != entry["content_hash"]:
+        return (f"ledger entry {entry['seq']} ({entry['kind']} {entry['ref_id']}): its content does not "
+                "match its content_hash (the entry was edited)")
+    return None
 
 
 def check_chain(entries: list[dict], anchor_prev_hash: str | None = None) -> str | None:
@@ -69,10 +159,12 @@ def check_chain(entries: list[dict], anchor_prev_hash: str | None = None) -> str
             return f"ledger entries {previous_seq + 1}–{entry['seq'] - 1} are missing (deleted)"
         if previous_hash is not None and entry["prev_hash"] != previous_hash:
             return f"{label}: does not link to the entry before it (an entry was edited or removed)"
-        recomputed = entry_hash(entry["seq"], entry["kind"], entry["ref_id"], entry["content_hash"],
-                                entry["recorded_at"], entry["prev_hash"])
+        recomputed = hashlib.sha256(line_of(entry)).hexdigest()
         if recomputed != entry["entry_hash"]:
             return f"{label}: its hash does not match its content (the entry was edited)"
+        problem = check_content(entry)
+        if problem:
+            return problem
         previous_hash, previous_seq = entry["entry_hash"], entry["seq"]
     return None
 
@@ -94,13 +186,47 @@ def verify_store(store) -> list[str]:
         label = f"{entry['kind']} {entry['ref_id']} (ledger entry {entry['seq']})"
         if not rows:
             problems.append(f"{label}: the row is missing (deleted)")
-        elif content_hash(entry["kind"], _with_channel(entry["kind"], rows[0], db)) != entry["content_hash"]:
-            problems.append(f"{label}: the row was edited after it was recorded")
+        elif (entry.get("format") or 1) < 2:
+            if content_hash(entry["kind"], _with_channel(entry["kind"], rows[0], db)) != entry["content_hash"]:
+                problems.append(f"{label}: the row was edited after it was recorded")
+        else:
+            problem = _compare_bound(db, entry, rows[0], label)
+            if problem:
+                problems.append(problem)
+    problems += check_version_texts(db)
     for kind, table in TABLES.items():
         where = " WHERE status = 'sent'" if kind == "delivery" else ""
         for (row_id,) in db.execute(f"SELECT id FROM {table}{where}"):
             if row_id not in covered[kind]:
                 problems.append(f"{kind} {row_id}: has no ledger entry (inserted outside policywatch)")
+    return problems
+
+
+def _compare_bound(db, entry: dict, row: dict, label: str) -> str | None:
+    """A format-2 entry against its row (and the capture it names): the first field that differs."""
+    try:
+        recorded = json.loads(entry["content"])
+    except (TypeError, ValueError):
+        return f"{label}: the entry's content is missing or not JSON"
+    now = row_bound(db, entry["kind"], row)
+    for field in sorted(set(recorded) | set(now)):
+        if field in AS_RECORDED:
+            continue
+        if recorded.get(field) != now.get(field):
+            return (f"{label}: {field} was edited after it was recorded "
+                    f"(ledger: {recorded.get(field)!r}, now: {now.get(field)!r})")
+    if target_of(db, entry["kind"], row) != entry.get("target_id"):
+        return f"{label}: its target was changed after it was recorded"
+    return None
+
+
+def check_version_texts(db) -> list[str]:
+    """Every version's text against its ``text_sha256`` (which the ledger covers)."""
+    problems = []
+    for version_id, text, digest in db.execute("SELECT id, text, text_sha256 FROM versions ORDER BY id"):
+        if hashlib.sha256((text or "").encode("utf-8")).hexdigest() != digest:
+            problems.append(f"version {version_id}: its text does not match its text_sha256 "
+                            "(versions.text was edited)")
     return problems
 
 
@@ -114,6 +240,13 @@ def delivery_channel(db, subscription_id: int) -> str:
     """The channel kind of a subscription (its apprise scheme), never its secret URL."""
     found = db.execute("SELECT apprise_url FROM subscriptions WHERE id = ?", [subscription_id]).fetchone()
     return found[0].split("://", 1)[0].lower() if found else "unknown"
+
+
+def delivery_recipient(db, subscription_id: int) -> str:
+    """A subscription's recipient as a bundle shows it: the redacted apprise URL."""
+    from notify.subscriptions import redact
+    found = db.execute("SELECT apprise_url FROM subscriptions WHERE id = ?", [subscription_id]).fetchone()
+    return redact(found[0]) if found else "unknown"
 
 
 def append_delivery(db, delivery_id: int, recorded_at: str) -> dict:

@@ -301,6 +301,13 @@ def _add_change_summaries(db: sqlite_utils.Database) -> None:
     db["changes"].add_column("summary", str)
 
 
+def _add_ledger_format_2(db: sqlite_utils.Database) -> None:
+    """Ledger entries of format 2 (monitor/ledger.py): the bound content and the target it is
+    of. Entries already written keep ``format`` NULL (format 1) and are verified as before."""
+    for column, kind in (("format", int), ("target_id", int), ("content", str)):
+        db["ledger"].add_column(column, kind)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_core_tables,
     _add_evidence,
@@ -314,6 +321,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _add_warc_revisits,
     _move_channel_secrets_out,
     _add_change_summaries,
+    _add_ledger_format_2,
 ]
 
 

@@ -161,8 +161,7 @@ def timestamp_head(store, settings: TsaSettings, *, force: bool = False) -> dict
                                    [head["seq"], shown]))
     if existing and not force:
         return {**_public(existing[0]), "skipped": True}
-    line = ledger.entry_line(head["seq"], head["kind"], head["ref_id"], head["content_hash"],
-                             head["recorded_at"], head["prev_hash"])
+    line = ledger.line_of(head)
     try:
         if hashlib.sha256(line).hexdigest() != head["entry_hash"]:
             raise TimestampError(f"ledger entry {head['seq']} does not match its hash: "
