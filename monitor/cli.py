@@ -8,6 +8,7 @@ to monitor events and, for ``crawl``, hands targets to the Scrapy crawler.
 import importlib
 import json
 import logging
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -64,6 +65,19 @@ class PolicywatchGroup(PolicywatchCommandGroup):
         except KeyboardInterrupt:
             click.echo("policywatch: interrupted", err=True)
             sys.exit(130)
+        except BrokenPipeError:
+            sys.exit(EXIT_FAILED)  # the reader of our output went away (`| head`): nothing to say
+        except OSError as error:
+            # A full disk, a read-only or vanished directory: one line (the traceback only with
+            # -vv), whichever writer met it. What was committed before stays consistent.
+            logging.getLogger("policywatch").debug("OS error", exc_info=True)
+            where = f": {error.filename}" if error.filename else ""
+            click.echo(f"policywatch: error: {one_line(error.strerror or str(error))}{where}", err=True)
+            sys.exit(EXIT_FAILED)
+        except sqlite3.Error as error:
+            logging.getLogger("policywatch").debug("SQLite error", exc_info=True)
+            click.echo(f"policywatch: error: the database failed: {one_line(str(error))}", err=True)
+            sys.exit(EXIT_FAILED)
 
 
 def database_path(ctx, create: bool = False) -> str:

@@ -168,3 +168,18 @@ def test_a_read_only_disk_gives_a_clear_error_and_no_partial_rows(watched, cli, 
     again = cli("crawl", "--all", "--no-notify", "--json", db=db, env=env, check=0)
     assert [c["outcome"] for c in again.json()] == ["new-version"]
     assert_intact(db, warc_dir)
+
+
+def test_a_full_disk_under_any_command_is_one_line(tmp_path):
+    """ENOSPC from any writer (here stdout on /dev/full) ends in one line and exit 1, never a
+    traceback."""
+    import subprocess
+    import sys
+    samples = ROOT / "monitor" / "samples"
+    with open("/dev/full", "w") as full:
+        completed = subprocess.run(
+            [sys.executable, "-m", "monitor.cli", "diff", str(samples / "micromart-privacy.md"),
+             str(samples / "micromax-privacy-2012.md"), "--json"],
+            stdout=full, stderr=subprocess.PIPE, text=True, cwd=tmp_path, timeout=120)
+    assert completed.returncode == 1
+    assert completed.stderr.strip().splitlines() == ["policywatch: error: No space left on device"]
