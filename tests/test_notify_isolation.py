@@ -11,8 +11,6 @@ import time
 
 import pytest
 
-import notify
-from monitor.store import open_store
 from notify.outbox import send_pending
 from notify.settings import NotifySettings
 from notify.subscriptions import add_subscription
@@ -34,14 +32,6 @@ def wait_for(condition, timeout=30.0, every=0.05):
 def query(db_path, sql, params=()):
     with sqlite3.connect(db_path, timeout=30) as connection:
         return connection.execute(sql, params).fetchall()
-
-
-@pytest.fixture
-def store(db_path):
-    notify.install()
-    opened = open_store(db_path)
-    yield opened
-    opened.close()
 
 
 @pytest.fixture
