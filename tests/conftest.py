@@ -183,15 +183,22 @@ def cli(db_path):
     return run
 
 
+def _edited_policy() -> str:
+    from tests.test_crawl_end_to_end import POLICY
+    return POLICY.replace("We do not sell your personal data to anyone.",
+                          "We may sell your personal data to data brokers.")
+
+
+#: The crawled store's second text: the no-sale promise turned into a sale to data brokers.
+EDITED_POLICY = _edited_policy()
+
+
 @pytest.fixture(scope="session")
 def crawled_template(tmp_path_factory) -> Path:
     """Built once: a store (and its WARC files) with two versions, one material change, one sent alert.
 
     Tests get a copy (``crawled``), never this directory.
     """
-    from tests.test_crawl_end_to_end import POLICY
-    edited = POLICY.replace("We do not sell your personal data to anyone.",
-                            "We may sell your personal data to data brokers.")
     directory = tmp_path_factory.mktemp("crawled")
     env = {"POLICYWATCH_DB": str(directory / "policywatch.db")}
     site, receiver = FixtureSite().start(), WebhookReceiver().start()
@@ -200,7 +207,7 @@ def crawled_template(tmp_path_factory) -> Path:
         run_cli("target", "add", url, "--company", "Acme", env=env, check=0)
         run_cli("subscribe", receiver.url(), env=env, check=0)
         run_cli("crawl", env=env, check=0)
-        site.html("/privacy", edited)
+        site.html("/privacy", EDITED_POLICY)
         run_cli("crawl", "--all", env=env, check=0)
         assert len(receiver.accepted) == 1
     finally:

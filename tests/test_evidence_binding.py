@@ -22,7 +22,7 @@ from monitor.evidence_verify import BundleBroken, verify_bundle
 from tests.receivers import WebhookReceiver
 from tests.sites import FixtureSite
 from tests.test_crawl_end_to_end import POLICY
-from tests.test_evidence import EDITED
+from tests.conftest import EDITED_POLICY as EDITED
 from tests.tsa import LocalTSA
 
 ROOT = Path(__file__).resolve().parent.parent
