@@ -178,6 +178,9 @@ def test_sigkill_twenty_times_loses_and_duplicates_nothing(site, cli, db_path, r
     assert {key for (key,) in sent} <= set(receiver.accepted)
     assert len(receiver.accepted) >= 1
     assert cli("verify").returncode == 0
+    # Twenty kills mid crawl+record left every WARC whole and every capture row's pointer right.
+    from tests.test_warc_safety import assert_whole_warcs_and_true_pointers
+    assert assert_whole_warcs_and_true_pointers(db_path, db_path.parent / "warc") >= 1
 
 
 def test_retry_after_is_honoured_on_429(site, cli, db_path):
