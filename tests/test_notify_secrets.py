@@ -124,6 +124,8 @@ def _old_database(db_path: Path, url: str, error: str) -> None:
                [error])
     # Back to the schema before the secrets migration (later ones undone too: they run again).
     db.execute("ALTER TABLE changes DROP COLUMN summary")  # _add_change_summaries
+    for column in ("format", "target_id", "content"):  # _add_ledger_format_2
+        db.execute(f"ALTER TABLE ledger DROP COLUMN {column}")
     version = MIGRATIONS.index(_move_channel_secrets_out)
     db.execute(f"PRAGMA user_version = {version}")
     db.commit()
