@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.receivers import WebhookReceiver
+from tests.test_crawl_end_to_end import POLICY
 from tests.sites import FixtureSite
 
 # Every test site runs on 127.0.0.1, which policywatch refuses to fetch unless told otherwise
@@ -183,14 +184,9 @@ def cli(db_path):
     return run
 
 
-def _edited_policy() -> str:
-    from tests.test_crawl_end_to_end import POLICY
-    return POLICY.replace("We do not sell your personal data to anyone.",
-                          "We may sell your personal data to data brokers.")
-
-
 #: The crawled store's second text: the no-sale promise turned into a sale to data brokers.
-EDITED_POLICY = _edited_policy()
+EDITED_POLICY = POLICY.replace("We do not sell your personal data to anyone.",
+                               "We may sell your personal data to data brokers.")
 
 
 @pytest.fixture(scope="session")
