@@ -211,3 +211,33 @@ def test_health_endpoint_reports_the_store(web):
     assert "backlog" in data["outbox"] and data["database"]["bytes"] > 0
     assert status == (200 if data["healthy"] else 503)
     assert "apprise_url" not in json.dumps(data)
+
+
+def _conditional_get(url: str, **headers):
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read()
+
+
+@pytest.mark.parametrize("path", ["/feeds/all.atom", "/api/changes", "/export/changes.csv"])
+def test_feeds_api_and_csv_answer_conditional_gets_with_304(web, path):
+    base, _ = web
+    status, headers, body = get(base + path)
+    assert status == 200 and body and headers["etag"]
+    status, again, body = _conditional_get(base + path, **{"If-None-Match": headers["etag"]})
+    assert status == 304 and body == b"" and again["etag"] == headers["etag"]
+    status, _, body = _conditional_get(base + path, **{"If-None-Match": '"something-else"'})
+    assert status == 200 and body
+    if headers.get("last-modified"):
+        status, _, _ = _conditional_get(base + path, **{"If-Modified-Since": headers["last-modified"]})
+        assert status == 304
+
+
+def test_feed_updated_is_its_newest_entry(web):
+    base, _ = web
+    _, _, body = get(base + "/feeds/all.atom")
+    parsed = feedparser.parse(body)
+    assert parsed.feed.updated == max(entry.updated for entry in parsed.entries)

@@ -5,6 +5,11 @@ script or style, nothing from elsewhere); raw captures are served as plain-text 
 a CSP sandbox so that a crawled page can never run as part of this site.
 """
 
+import hashlib
+import json
+import re
+from datetime import datetime, timezone
+from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
 import sqlite_utils
@@ -91,6 +96,43 @@ def _int(value, default: int = 0) -> int:
     return parse_id(value, default)
 
 
+_FEED_UPDATED = re.compile(r"<updated>([^<]{1,40})</updated>")
+
+
+def _etag_matches(request: Request, etag: str) -> bool:
+    """If-None-Match names this validator (weak comparison, as RFC 9110 says for GET)."""
+    wanted = request.headers.get("if-none-match", "")
+    tags = {tag.strip().removeprefix("W/") for tag in wanted.split(",")}
+    return "*" in tags or etag.removeprefix("W/") in tags
+
+
+def conditional(request: Request, body: bytes, media_type: str, *, headers: dict | None = None,
+                last_modified: str | None = None) -> Response:
+    """A 200 with an ETag (the body's hash) and Last-Modified, or a 304 when the client holds it.
+
+    Feed readers and scripts poll: a 304 costs them and us no body. ``last_modified`` is an
+    ISO stamp (the newest change shown)."""
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    validators = {"etag": etag, "cache-control": "no-cache"}
+    if last_modified:
+        stamp = datetime.fromisoformat(last_modified.replace("Z", "+00:00"))
+        validators["last-modified"] = format_datetime(stamp.astimezone(timezone.utc), usegmt=True)
+    if _etag_matches(request, etag):
+        return Response(status_code=304, headers=validators)
+    if "if-none-match" not in request.headers and last_modified and request.headers.get("if-modified-since"):
+        try:
+            since = parsedate_to_datetime(request.headers["if-modified-since"])
+            if stamp.replace(microsecond=0) <= since:
+                return Response(status_code=304, headers=validators)
+        except (TypeError, ValueError):
+            pass  # an unreadable date is ignored, as RFC 9110 says
+    return Response(body, media_type=media_type, headers={**validators, **(headers or {})})
+
+
+def _newest(items) -> str | None:
+    return max((item["detected_at"] for item in items if item.get("detected_at")), default=None)
+
+
 def _chain(first: str, rest):
     yield first
     yield from rest
@@ -169,21 +211,32 @@ def create_app(db_path: str, base_url: str = "") -> SecurityHeaders:
         if kind == "document" and not parse_id(key):
             raise NotFound(key)
         text = feeds.atom(env, queries, links_for(request), kind, key)
-        return Response(text, media_type="application/atom+xml; charset=utf-8")
+        # The feed's own <updated> (the template writes it before any entry): its newest change.
+        updated = _FEED_UPDATED.search(text)
+        newest = updated.group(1) if updated and updated.group(1) != feeds.EPOCH else None
+        return conditional(request, text.encode("utf-8"), "application/atom+xml; charset=utf-8",
+                           last_modified=newest)
 
     def export_csv(request: Request):
+        # A weak validator from the changes' state and the query: the CSV streams, so it is never
+        # hashed whole.
+        etag = 'W/"' + hashlib.sha256(f"{queries.changes_state()}?{request.url.query}".encode()).hexdigest()[:32] + '"'
+        if _etag_matches(request, etag):
+            return Response(status_code=304, headers={"etag": etag})
         rows = feeds.csv_rows(queries, links_for(request), ChangeFilter.from_params(request.query_params))
         # The first batch is read before the 200 goes out: a failing query answers with an
         # error status, not a 200 and a truncated body.
         first = next(rows)
         return StreamingResponse(_chain(first, rows), media_type="text/csv; charset=utf-8", headers={
-            "content-disposition": 'attachment; filename="policywatch-changes.csv"'})
+            "content-disposition": 'attachment; filename="policywatch-changes.csv"', "etag": etag})
 
     def api_changes(request: Request):
         params = request.query_params
         size = max(1, min(500, _int(params.get("limit"), 50)))
-        return JSONResponse(api.changes(queries, links_for(request), ChangeFilter.from_params(params),
-                                        _int(params.get("before")) or None, size))
+        data = api.changes(queries, links_for(request), ChangeFilter.from_params(params),
+                           _int(params.get("before")) or None, size)
+        return conditional(request, json.dumps(data, ensure_ascii=False).encode("utf-8"), "application/json",
+                           last_modified=_newest(data["items"]))
 
     def api_change(request: Request):
         return JSONResponse(api.change(queries, links_for(request), request.path_params["id"]))

@@ -53,7 +53,9 @@ def atom(env, q: Queries, links: Links, kind: str, key: str = "") -> str:
     self_url = links.absolute(links.feed(kind, key))
     return env.get_template("atom.xml").render(
         title=f"policywatch: {title}", self_url=self_url, links=links, changes=changes,
-        updated=_atom_time(changes[0]["detected_at"]) if changes else EPOCH, atom_time=_atom_time,
+        # The newest entry's time, not the first's: a backfilled change of 2024 may have the
+        # highest id.
+        updated=_atom_time(max(c["detected_at"] for c in changes)) if changes else EPOCH, atom_time=_atom_time,
         bullet_lines=bullet_lines)
 
 

@@ -144,6 +144,13 @@ class Queries:
             conn = self._local.conn = open_readonly(self.path)
         return conn
 
+    def changes_state(self) -> str:
+        """A token that changes whenever any change is added or its summary re-derived: the
+        validator of responses built from the changes list (the CSV's weak ETag)."""
+        row = self.conn.execute("SELECT count(*), max(id), max(detected_at), "
+                                "total(length(summary)) FROM changes").fetchone()
+        return "-".join(str(value) for value in row)
+
     def _all(self, sql: str, params=()) -> list[dict]:
         return [dict(row) for row in self.conn.execute(sql, params)]
 
