@@ -308,6 +308,18 @@ def _add_ledger_format_2(db: sqlite_utils.Database) -> None:
         db["ledger"].add_column(column, kind)
 
 
+def _add_readable_changes_view(db: sqlite_utils.Database) -> None:
+    """``changes_readable``: one row a change in words, for journalists opening the database in
+    Datasette or sqlite3 (docs/web.md). A view, so it never goes stale; ``headline`` is NULL for
+    changes recorded before summaries existed until their summary is first derived."""
+    db.execute("""CREATE VIEW IF NOT EXISTS changes_readable AS
+        SELECT c.id AS change_id, t.company, t.doc_type AS document, t.url, c.detected_at AS detected,
+               c.class, c.severity, c.direction, c.topics,
+               json_extract(c.summary, '$.headline') AS headline, c.summary,
+               '/change/' || c.id || '/' AS permalink, c.classifier
+        FROM changes c JOIN targets t ON t.id = c.target_id""")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_core_tables,
     _add_evidence,
@@ -322,6 +334,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _move_channel_secrets_out,
     _add_change_summaries,
     _add_ledger_format_2,
+    _add_readable_changes_view,
 ]
 
 

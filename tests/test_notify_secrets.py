@@ -123,6 +123,7 @@ def _old_database(db_path: Path, url: str, error: str) -> None:
     db.execute("INSERT INTO delivery_attempts (delivery_id, attempted_at, ok, error) VALUES (1, '2026', 0, ?)",
                [error])
     # Back to the schema before the secrets migration (later ones undone too: they run again).
+    db.execute("DROP VIEW changes_readable")  # _add_readable_changes_view
     db.execute("ALTER TABLE changes DROP COLUMN summary")  # _add_change_summaries
     for column in ("format", "target_id", "content"):  # _add_ledger_format_2
         db.execute(f"ALTER TABLE ledger DROP COLUMN {column}")

@@ -96,3 +96,14 @@ def serving(db_path: Path, *extra: str):
         except subprocess.TimeoutExpired:
             process.kill()
             process.communicate()
+
+
+def test_changes_readable_view_reads_a_change_in_words(tmp_path):
+    import sqlite3
+    db = tmp_path / "policywatch.db"
+    build_store(db)
+    with sqlite3.connect(db) as connection:
+        rows = connection.execute("SELECT company, document, class, headline, permalink FROM changes_readable "
+                                  "WHERE class = 'material' ORDER BY change_id").fetchall()
+    assert rows and all(row[3] for row in rows)
+    assert rows[0][0] == "Acme Corp" and rows[0][4].startswith("/change/")
