@@ -14,19 +14,10 @@ import pytest
 from notify.outbox import send_pending
 from notify.settings import NotifySettings
 from notify.subscriptions import add_subscription
-from tests.conftest import ROOT
+from tests.conftest import ROOT, wait_for
 from tests.receivers import WebhookReceiver, material_change
 
 FAST = NotifySettings(backoff_seconds=0, backoff_cap_seconds=0, max_attempts=5)
-
-
-def wait_for(condition, timeout=30.0, every=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(every)
-    return False
 
 
 def query(db_path, sql, params=()):

@@ -5,12 +5,11 @@ forbids). CSV cells that a spreadsheet would run as a formula are prefixed with 
 """
 
 import csv
-
-from ..summary import bullet_lines
 import io
 from collections.abc import Iterator
 
 from ..classify import TOPICS
+from ..summary import bullet_lines
 from .queries import ChangeFilter, NotFound, Queries, slugify
 from .render import Links
 
