@@ -34,7 +34,9 @@ def _outbox(db_path, receiver, changes: int) -> set[str]:
 
 
 def _notifier(db_path, **env) -> subprocess.Popen:
-    environment = {**os.environ, "POLICYWATCH_DB": str(db_path), **env}
+    # One send at a time: these tests kill a notifier with exactly one send in flight and count
+    # what was sent before it (parallel sends have their own tests: test_notify_isolation.py).
+    environment = {**os.environ, "POLICYWATCH_DB": str(db_path), "POLICYWATCH_NOTIFY_PARALLEL_SENDS": "1", **env}
     return subprocess.Popen([sys.executable, "-m", "monitor.cli", "notify", "--json"], cwd=ROOT,
                             env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
