@@ -104,7 +104,7 @@ def _stamp(text: str) -> float:
 def run_policywatch(db: Path, count: int, expect: str, profile: Path | None = None) -> dict:
     with sqlite3.connect(db) as connection:
         before = connection.execute("SELECT coalesce(max(id), 0) FROM captures").fetchone()[0]
-    command = [sys.executable, "-m", "monitor.cli", "crawl", "--all", "--no-notify"]
+    command = [sys.executable, "-m", "monitor.cli.main", "crawl", "--all", "--no-notify"]
     if profile:
         command = [str(ROOT / ".venv/bin/py-spy"), "record", "--rate", "200", "--format", "raw", *(["--idle"] if os.environ.get("PYSPY_IDLE") else []),
                    "-o", str(profile), "--", *command]
@@ -121,7 +121,7 @@ def run_policywatch(db: Path, count: int, expect: str, profile: Path | None = No
 
 
 def make_store(db: Path, urls: list[str]) -> None:
-    from monitor.store import open_store
+    from monitor.store.database import open_store
     store = open_store(db)
     for n, link in enumerate(urls):
         store.add_target(link, f"Company {n}")

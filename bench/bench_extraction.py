@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_extraction.py [SNAPSHOTS_DIR] [--json] [--folds] [--quick]
 
 SNAPSHOTS_DIR defaults to tests/fixtures/snapshots; the developers' full set is
-../shared/corpus/snapshots. Modes (``monitor.replay``):
+../shared/corpus/snapshots. Modes (``monitor.evaluation.snapshots``):
 
 - ``declaration``: each run's Open Terms Archive selectors;
 - ``fallback``: no selector, the default main-content detector (``blocks``);
@@ -23,15 +23,15 @@ import sys
 import time
 from pathlib import Path
 
-from monitor import blocks
-from monitor.replay import BASELINE_MODE, replay_run, runs
+from monitor.extract import blocks
+from monitor.evaluation.snapshots import BASELINE_MODE, replay_run, runs
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DIR = ROOT / "tests" / "fixtures" / "snapshots"
 # name: (replay mode, detector)
 MODES = {"declaration": ("declaration", None), "fallback": ("fallback", "blocks"),
          "readability": ("fallback", "readability"), "landmarks": (BASELINE_MODE, None)}
-# The thresholds --folds varies (monitor/blocks.py), one at a time (the others at their shipped
+# The thresholds --folds varies (monitor/extract/blocks.py), one at a time (the others at their shipped
 # value), and the values tried.
 GRID = {"DOMINANCE": (0.6, 0.75, 0.85, 0.9, 0.95, 1.0), "PROSE_CHARS": (30, 60, 120, 240)}
 
@@ -50,7 +50,7 @@ def _mode_report(run_dirs: list[Path], name: str) -> dict:
 
 def page_times(run_dirs: list[Path], detectors: list[str], repeat: int = 2) -> dict:
     """Median seconds to extract one page without a selector, per detector."""
-    from monitor.extract import extract
+    from monitor.extract.extractor import extract
     pages = [path.read_bytes() for run in run_dirs for path in sorted(run.glob("*.html"))]
     times = {}
     for detector in detectors:

@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from monitor.store import open_store  # noqa: E402
+from monitor.store.database import open_store  # noqa: E402
 from tests.sites import FixtureSite, Page  # noqa: E402
 
 SENTENCE = ("We collect your {thing} when you use the service, and we share it with our service providers "
@@ -65,7 +65,7 @@ def measure(site: FixtureSite, redis_port: int, workers: int, pages: int, concur
     url = f"redis://127.0.0.1:{redis_port}/0"
     env = {**os.environ, "POLICYWATCH_DB": str(db), "POLICYWATCH_WARC_DIR": str(work / f"warc-{workers}")}
     prefix = f"bench{workers}"
-    procs = [subprocess.Popen([sys.executable, "-m", "monitor.cli", "worker", "--redis", url, "--prefix", prefix,
+    procs = [subprocess.Popen([sys.executable, "-m", "monitor.cli.main", "worker", "--redis", url, "--prefix", prefix,
                                "--concurrency", str(concurrency), "-s", "AUTOTHROTTLE_ENABLED=false",
                                "-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={concurrency}"],
                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -78,7 +78,7 @@ def measure(site: FixtureSite, redis_port: int, workers: int, pages: int, concur
             time.sleep(0.1)
         fetch_rate = fetch_only(redis_port, prefix, site, pages)
         started = time.monotonic()
-        subprocess.run([sys.executable, "-m", "monitor.cli", "run", "--redis", url, "--redis-prefix", prefix,
+        subprocess.run([sys.executable, "-m", "monitor.cli.main", "run", "--redis", url, "--redis-prefix", prefix,
                         "--ticks", "1", "--batch", str(pages), "--no-notify", "--tick", "0.2"],
                        cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                        timeout=600)

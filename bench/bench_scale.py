@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from pages import ServerProcesses  # noqa: E402
 
-from monitor.schedule import claim_due  # noqa: E402
-from monitor.store import open_store  # noqa: E402
+from monitor.store.schedule import claim_due  # noqa: E402
+from monitor.store.database import open_store  # noqa: E402
 from monitor.timeutil import now_iso  # noqa: E402
 
 
@@ -71,7 +71,7 @@ def crawl_peak_rss(db: Path, mode: str, batch: int, targets: int) -> dict:
     else:
         command = ["crawl", "--all", "--no-notify"]
     started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "monitor.cli", *command], cwd=ROOT, env=env,
+    child = subprocess.Popen([sys.executable, "-m", "monitor.cli.main", *command], cwd=ROOT, env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     samples = []
     stderr_tail: list[str] = []

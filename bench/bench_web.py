@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from monitor.store import open_store, sha256_hex  # noqa: E402
-from monitor.web.queries import slugify  # noqa: E402
+from monitor.store.database import open_store, sha256_hex  # noqa: E402
+from monitor.store.read_model import slugify  # noqa: E402
 
 TOPICS = ["collection", "sharing", "sale", "sensitive-data", "ai-training", "advertising", "choice",
           "rights", "retention", "security", "policy-change", "do-not-track", "audiences",
@@ -193,7 +193,7 @@ def main() -> None:
             args.port = sock.getsockname()[1]
     if not args.db.exists():
         generate(args.db, args.docs, args.versions)
-    server = subprocess.Popen([sys.executable, "-m", "monitor.cli", "--db", str(args.db), "serve",
+    server = subprocess.Popen([sys.executable, "-m", "monitor.cli.main", "--db", str(args.db), "serve",
                                "--port", str(args.port)], cwd=ROOT)
     base = f"http://127.0.0.1:{args.port}"
     try:

@@ -1,6 +1,6 @@
 """Spider helpers that ask the monitor about a response: render it instead, or fetch it again.
 
-The crawler still decides nothing about changes: ``monitor.vetting`` answers whether a body
+The crawler still decides nothing about changes: ``monitor.record.vetting`` answers whether a body
 extracts nothing (→ try the browser) or would change the stored text (→ fetch it a second time
 and hand both bodies to ``record_capture``, which records the change only if they agree).
 """
@@ -8,9 +8,9 @@ and hand both bodies to ``record_capture``, which records the change only if the
 import logging
 
 from crawler import render
-from monitor.store import open_store
+from monitor.store.database import open_store
 from monitor.timeutil import now_iso
-from monitor.vetting import extracts_nothing, preview
+from monitor.record.vetting import extracts_nothing, preview
 
 log = logging.getLogger(__name__)
 CONDITIONAL = (b"If-None-Match", b"If-Modified-Since")

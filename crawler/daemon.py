@@ -17,9 +17,9 @@ import threading
 from datetime import datetime
 
 from crawler.runner import run_crawl_script
-from monitor.lock import DaemonLock
-from monitor.schedule import CLAIM_LEASE_SECONDS, claim_due, next_due_at, release
-from monitor.store import open_store
+from monitor.store.lock import DaemonLock
+from monitor.store.schedule import CLAIM_LEASE_SECONDS, claim_due, next_due_at, release
+from monitor.store.database import open_store
 from monitor.timeutil import now
 
 log = logging.getLogger("policywatch.daemon")
@@ -44,7 +44,7 @@ def _send_outbox(db_path: str, stop: threading.Event | None = None):
 
 def _timestamp_head(db_path: str) -> None:
     """RFC 3161 timestamp of the ledger head when a TSA is configured (never raises)."""
-    from monitor.timestamps import TsaSettings, timestamp_head_if_configured
+    from monitor.evidence.timestamps import TsaSettings, timestamp_head_if_configured
     if not TsaSettings.from_env().url:
         return
     with _TIMESTAMPING:

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from monitor.record import Capture, Recorded
+from monitor.record.recording import Capture, Recorded
 
 
 @dataclass

@@ -11,9 +11,9 @@ from rich.text import Text
 
 from crawler.items import CaptureItem
 from crawler.runner import run_crawl_script
-from monitor import views
-from monitor.cli_options import one_line
-from monitor.store import Store
+from monitor.cli import views
+from monitor.cli.options import one_line
+from monitor.store.database import Store
 from monitor.timeutil import now_iso
 
 
@@ -126,6 +126,6 @@ def crawl_due(store: Store, *, include_all: bool = False, companies: Sequence[st
             console.print(f"alerts sent: {report.sent}, failed (will retry): {report.failed}, "
                           f"given up: {report.dead}")
     # After the outbox, so a token over the new ledger head covers this pass's deliveries too.
-    from monitor.timestamps import timestamp_head_if_configured
+    from monitor.evidence.timestamps import timestamp_head_if_configured
     timestamp_head_if_configured(store, warn=lambda line: console.print(Text(line, style="yellow")))
     return {"captures": captures, "changes": changes, "failed": len(failed) + missing}

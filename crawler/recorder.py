@@ -1,7 +1,7 @@
 """The crawler's recorder: captures are archived and recorded off the reactor, in batches.
 
 The reactor thread downloads; a writer — a process by default, so it has a core of its own, or a
-thread — runs ``monitor.record_batch.BatchWriter``: WARC records, one fsync, then each capture's
+thread — runs ``monitor.record.batch.BatchWriter``: WARC records, one fsync, then each capture's
 transaction. Batching is group commit: while one batch is being written, new captures queue;
 when it is done, everything queued goes as the next batch (at most ``MAX_BATCH``). An idle
 writer takes a capture at once, so a lone capture never waits for a timer.
@@ -23,8 +23,8 @@ from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, Th
 
 from monitor import events
 from monitor.errors import InputError, PolicywatchError
-from monitor.record import Capture
-from monitor.record_batch import BatchOutcome, BatchWriter
+from monitor.record.recording import Capture
+from monitor.record.batch import BatchOutcome, BatchWriter
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ a clear ``render-unavailable`` capture error.
 
 from scrapy_playwright.page import PageMethod
 
-from monitor.chromium import CHROMIUM, CHROMIUM_ARGS, chromium_available
+from monitor.evidence.chromium import CHROMIUM, CHROMIUM_ARGS, chromium_available
 
 HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
 # Statuses that mean "a browser might get through" (bot management answers plain clients so).

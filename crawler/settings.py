@@ -26,7 +26,7 @@ DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 REDIRECT_MAX_TIMES = 10
 RETRY_TIMES = 1
 # 429 and 503 are not retried at once: the capture records them and the target waits at least
-# as long as the server's Retry-After says (monitor.record.retry_after_seconds).
+# as long as the server's Retry-After says (monitor.record.recording.retry_after_seconds).
 RETRY_HTTP_CODES = [500, 502, 504, 522, 524, 408]
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.25

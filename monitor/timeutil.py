@@ -6,7 +6,7 @@ Times are stored as ISO 8601 UTC strings with a ``Z`` suffix so they sort as tex
 import re
 from datetime import UTC, datetime, timedelta
 
-from .errors import InputError
+from monitor.errors import InputError
 
 _INTERVAL = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}

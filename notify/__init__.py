@@ -6,8 +6,8 @@ root) calls it once. The monitor itself never imports this package.
 
 from monitor import events
 
-from .channels import install_log_filters
-from .outbox import enqueue_for_change, enqueue_operator_event
+from notify.channels import install_log_filters
+from notify.outbox import enqueue_for_change, enqueue_operator_event
 
 
 def install() -> None:

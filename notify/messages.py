@@ -6,7 +6,7 @@ new_sentence/topics/severity`` are read.
 """
 
 from monitor.permalinks import change_path
-from monitor.summary import of as summary_of
+from monitor.compare.summary import of as summary_of
 
 
 def diff_url(base_url: str, change_id: int) -> str:

@@ -20,19 +20,19 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from monitor import ledger
+from monitor.evidence import ledger
 from monitor.errors import ChangeNotFound, PolicywatchError, TargetNotFound
-from monitor.store import Store
+from monitor.store.database import Store
 from monitor.timeutil import iso
 from monitor.timeutil import now as utc_now
 
-from . import channels
-from .digests import compose_digests, digest_items, digest_since
-from .messages import change_context, digest_context, operator_context
-from .render import TemplateProblem, render_message
-from .secrets import SecretMissing
-from .settings import NotifySettings
-from .subscriptions import decode, matches, matches_target, reveal_url
+from notify import channels
+from notify.digests import compose_digests, digest_items, digest_since
+from notify.messages import change_context, digest_context, operator_context
+from notify.render import TemplateProblem, render_message
+from notify.secrets import SecretMissing
+from notify.settings import NotifySettings
+from notify.subscriptions import decode, matches, matches_target, reveal_url
 
 log = logging.getLogger(__name__)
 

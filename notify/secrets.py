@@ -192,7 +192,7 @@ def move_urls_out(db) -> int:
     Runs inside the migration's transaction: the secrets file is written (and synced) first,
     so a failure leaves at worst unused entries in it, never a URL lost.
     """
-    from .channels import redact, scrub
+    from notify.channels import redact, scrub
 
     rows = db.execute("SELECT id, apprise_url FROM subscriptions WHERE secret_ref IS NULL "
                       "AND apprise_url IS NOT NULL").fetchall()

@@ -10,11 +10,11 @@ import json
 import logging
 
 from monitor.errors import InputError
-from monitor.store import Store
+from monitor.store.database import Store
 from monitor.timeutil import now_iso
 
-from . import secrets
-from .channels import redact, remember, validate
+from notify import secrets
+from notify.channels import redact, remember, validate
 
 log = logging.getLogger(__name__)
 

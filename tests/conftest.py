@@ -2,7 +2,7 @@
 
 ``cli(*args)`` runs ``policywatch`` in-process through click's ``CliRunner`` (a subprocess
 costs 2–6 s under load) except for the commands that start Scrapy's reactor (which cannot be
-restarted in one process): those run as a real ``python -m monitor.cli`` subprocess. Either way
+restarted in one process): those run as a real ``python -m monitor.cli.main`` subprocess. Either way
 the environment, the working directory and what reaches stdout/stderr are the same.
 """
 
@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 
 from tests.receivers import WebhookReceiver
-from tests.test_crawl_end_to_end import POLICY
+from tests.crawler.test_crawl_end_to_end import POLICY
 from tests.sites import FixtureSite
 
 # Every test site runs on 127.0.0.1, which policywatch refuses to fetch unless told otherwise
-# (crawler/address_guard.py); subprocesses inherit this. tests/test_address_guard.py unsets it.
+# (crawler/address_guard.py); subprocesses inherit this. tests/crawler/test_address_guard.py unsets it.
 os.environ["POLICYWATCH_ALLOW_PRIVATE_TARGETS"] = "1"
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,7 +77,7 @@ def db_path(tmp_path) -> Path:
 def store(db_path):
     """The store at ``db_path``, opened with the notifier's listeners installed (as the CLI does)."""
     import notify
-    from monitor.store import open_store
+    from monitor.store.database import open_store
     notify.install()
     opened = open_store(db_path)
     yield opened
@@ -113,7 +113,7 @@ def _command_name(args: list[str]) -> str | None:
 
 
 def run_subprocess(args: list[str], env: dict, timeout: float) -> CliResult:
-    completed = subprocess.run([sys.executable, "-m", "monitor.cli", *args], capture_output=True,
+    completed = subprocess.run([sys.executable, "-m", "monitor.cli.main", *args], capture_output=True,
                                text=True, env={**os.environ, **env}, timeout=timeout, cwd=ROOT)
     return CliResult(completed.returncode, completed.stdout, completed.stderr)
 
@@ -148,7 +148,7 @@ def _process_state():
 def run_in_process(args: list[str], env: dict) -> CliResult:
     from click.testing import CliRunner
 
-    from monitor.cli import cli as policywatch
+    from monitor.cli.main import cli as policywatch
     with _process_state():
         # Click's help is as wide as in a process with COLUMNS=200 (its 80-column maximum, less 2).
         result = CliRunner().invoke(policywatch, args, env=env, prog_name="policywatch", terminal_width=78)

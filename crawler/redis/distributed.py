@@ -3,7 +3,7 @@
 ``run_distributed`` is ``policywatch run --redis URL``: one process per store (the daemon lock)
 that loops over
 
-1. **tick**: claim due targets (``monitor.schedule.claim_due``, which moves each one's
+1. **tick**: claim due targets (``monitor.store.schedule.claim_due``, which moves each one's
    ``next_fetch_at`` a lease ahead) while fewer than ``batch`` claims are outstanding, and push
    one target message per claim to ``<prefix>:targets``;
 2. **re-queue**: an outstanding claim whose lease expired (its message or its worker was lost:
@@ -26,10 +26,10 @@ import time
 
 from crawler.redis import queue as redis_queue
 from crawler.runner import crawler_settings
-from monitor.lock import DaemonLock
-from monitor.schedule import CLAIM_LEASE_SECONDS, claim_due, next_due_at, release
-from monitor.record_batch import BatchWriter
-from monitor.store import open_store
+from monitor.store.lock import DaemonLock
+from monitor.store.schedule import CLAIM_LEASE_SECONDS, claim_due, next_due_at, release
+from monitor.record.batch import BatchWriter
+from monitor.store.database import open_store
 
 log = logging.getLogger("policywatch.distributed")
 # Longest blocking pop on the captures list: how quickly a stop request is noticed.

@@ -8,7 +8,7 @@ validate what they pop: a message that does not parse is rejected (counted in
 to break the batch it came with.
 
 Every target message carries the claim token (the target's ``claimed_at`` stamp set by
-``monitor.schedule.claim_due``) and its capture message echoes it: the recorder records a
+``monitor.store.schedule.claim_due``) and its capture message echoes it: the recorder records a
 capture only while its claim is still the target's current one, so a late answer to a claim
 that lapsed and was re-queued is dropped instead of recorded twice.
 
@@ -22,7 +22,7 @@ import zlib
 from dataclasses import dataclass
 
 from monitor.errors import InputError
-from monitor.record import Capture
+from monitor.record.recording import Capture
 
 SCHEMA_VERSION = 1
 DEFAULT_PREFIX = "policywatch"
@@ -85,7 +85,7 @@ def target_message(target: dict, compare_sha256: str | None = None) -> bytes:
         "claim": target["claimed_at"], "etag": target.get("etag"),
         "last_modified": target.get("last_modified"), "select": target.get("select") or [],
         "remove": target.get("remove") or [], "render": target.get("render"),
-        # Lets the worker tell a changed text and fetch it a second time (monitor.vetting).
+        # Lets the worker tell a changed text and fetch it a second time (monitor.record.vetting).
         "compare_sha256": compare_sha256,
     }, separators=(",", ":")).encode()
 

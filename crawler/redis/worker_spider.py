@@ -31,10 +31,10 @@ from crawler.items import CaptureItem
 from crawler.render import handler_installed, render_meta
 from crawler.spiders.targets import HANDLED_STATUSES, TargetsSpider, conditional_headers
 from monitor.errors import ExtractionError
-from monitor.normalise import comparable_text
-from monitor.store import sha256_hex
+from monitor.extract.normalise import comparable_text
+from monitor.store.database import sha256_hex
 from monitor.timeutil import now_iso
-from monitor.vetting import extract_for
+from monitor.record.vetting import extract_for
 
 log = logging.getLogger(__name__)
 # How long one blocking pop waits before checking again whether the spider is closing.

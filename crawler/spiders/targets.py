@@ -24,7 +24,7 @@ from crawler.address_guard import BlockedAddressError
 from crawler.confirm import confirmation_body, render_retry
 from crawler.items import CaptureItem
 from crawler.render import handler_installed, render_meta
-from monitor.record import Capture
+from monitor.record.recording import Capture
 from monitor.timeutil import now_iso
 
 logger = logging.getLogger(__name__)

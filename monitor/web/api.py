@@ -2,9 +2,9 @@
 
 from urllib.parse import urlencode
 
-from ..diff import hunks, word_diff
-from .queries import ChangeFilter, Queries
-from .render import DIFF_TIMEOUT_SECONDS, Links
+from monitor.compare.diff import hunks, word_diff
+from monitor.store.read_model import ChangeFilter, Queries
+from monitor.web.render import DIFF_TIMEOUT_SECONDS, Links
 
 
 def _change_summary(c: dict, links: Links) -> dict:

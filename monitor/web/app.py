@@ -20,12 +20,12 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..errors import StoreError
-from ..health import status_report
-from ..store import Store
-from . import api, feeds, pages
-from .queries import MAX_SQL_INT, ChangeFilter, NotFound, Queries, parse_id
-from .render import CSP, Links, make_environment
+from monitor.errors import StoreError
+from monitor.store.health import status_report
+from monitor.store.database import Store
+from monitor.web import api, feeds, pages
+from monitor.store.read_model import MAX_SQL_INT, ChangeFilter, NotFound, Queries, parse_id
+from monitor.web.render import CSP, Links, make_environment
 
 STATIC_DIR = Path(__file__).parent / "static"
 SECURITY_HEADERS = {

@@ -8,10 +8,10 @@ import csv
 import io
 from collections.abc import Iterator
 
-from ..classify import TOPICS
-from ..summary import bullet_lines
-from .queries import ChangeFilter, NotFound, Queries, slugify
-from .render import Links
+from monitor.compare.classify import TOPICS
+from monitor.compare.summary import bullet_lines
+from monitor.store.read_model import ChangeFilter, NotFound, Queries, slugify
+from monitor.web.render import Links
 
 FEED_ENTRIES = 50
 CSV_BATCH = 1000

@@ -4,9 +4,9 @@ The live app (``app.py``) and the static site (``static_site.py``) call these sa
 render the same templates; only the ``Links`` differ.
 """
 
-from ..classify import TOPICS
-from .queries import ChangeFilter, NotFound, Queries
-from .render import citation, diff_views
+from monitor.compare.classify import TOPICS
+from monitor.store.read_model import ChangeFilter, NotFound, Queries
+from monitor.web.render import citation, diff_views
 
 # The home page lists every company while there are this few; past that, an A–Z index.
 HOME_COMPANIES = 60

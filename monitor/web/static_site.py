@@ -9,10 +9,10 @@ compare, filters, the JSON API) are left out and their forms hidden.
 import shutil
 from pathlib import Path
 
-from ..classify import TOPICS
-from . import feeds, pages
-from .queries import ChangeFilter, Queries
-from .render import Links, make_environment
+from monitor.compare.classify import TOPICS
+from monitor.web import feeds, pages
+from monitor.store.read_model import ChangeFilter, Queries
+from monitor.web.render import Links, make_environment
 
 STATIC_DIR = Path(__file__).parent / "static"
 

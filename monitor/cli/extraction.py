@@ -1,0 +1,63 @@
+"""Commands for extraction upkeep: ``reextract`` and ``target import``.
+
+Thin, as every command: parse arguments, call one library function, print.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from monitor.targets.catalogue import add_planned, plan_import
+from monitor.cli.options import PolicywatchCommand
+from monitor.record.reextract import reextract
+
+
+def _store(ctx, create: bool = False):
+    from monitor.cli.main import _store as open_cli_store
+    return open_cli_store(ctx, create)
+
+
+def _emit_json(data) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@click.command(cls=PolicywatchCommand)
+@click.option("--target", "target_id", type=int, default=None, help="Only this target id.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list with one object per target (target_id, outcome, error, …).")
+@click.pass_context
+def reextract_command(ctx, target_id, as_json):
+    """Rebuild versions from stored snapshots after an extractor or selector change.
+
+    A changed text is recorded as a technical upgrade (class noise): it never alerts.
+    """
+    results = reextract(_store(ctx), target_id)
+    if as_json:
+        _emit_json([r.as_json() for r in results])
+    for result in results:
+        detail = f" ({result.error})" if result.error else ""
+        click.echo(f"target {result.target_id}: {result.outcome}{detail}", err=True)
+    failed = [r for r in results if r.outcome == "error"]
+    sys.exit(1 if failed else 0)
+
+
+@click.command(cls=PolicywatchCommand)
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--every", default=None, help="Fetch interval for targets that give none (default 1d).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: added (the new targets), skipped and warnings.")
+@click.pass_context
+def import_command(ctx, file, every, as_json):
+    """Add targets from a YAML catalogue or Open Terms Archive declarations (a file or a folder).
+
+    YAML: a list (top level or under `targets:`) of {company, url, type, select, remove, every,
+    render}. OTA: declarations/<Service>.json, every document type. Tracked URLs are skipped.
+    """
+    planned = plan_import(file, every)  # checked before a database is opened or created
+    report = add_planned(_store(ctx, create=True), planned)
+    if as_json:
+        _emit_json(report.as_json())
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"imported {len(report.added)} target(s), skipped {len(report.skipped)} already tracked",
+               err=True)

@@ -1,0 +1,104 @@
+"""CLI commands for operators: ``run`` (the daemon), ``status``, ``maintain``."""
+
+import json
+import sys
+
+import click
+from rich.console import Console
+
+from monitor.cli.options import PolicywatchCommand
+from monitor.errors import PolicywatchError
+
+err = Console(stderr=True, highlight=False)
+
+
+@click.command("run", cls=PolicywatchCommand)
+@click.option("--tick", default=60.0, show_default=True, help="Longest sleep between ticks, seconds.")
+@click.option("--batch", default=500, show_default=True, help="Most targets claimed per tick.")
+@click.option("--lease", default=900, show_default=True,
+              help="Seconds a claimed target stays claimed if this process dies.")
+@click.option("--no-notify", is_flag=True, help="Do not send the outbox after each tick.")
+@click.option("--ticks", "max_ticks", type=int, default=None, help="Stop after this many ticks.")
+@click.option("--timeout", default=30.0, show_default=True, help="Download timeout in seconds.")
+@click.option("--redis", "redis_url", envvar="POLICYWATCH_REDIS", default=None,
+              help="Distribute fetching: push claimed targets to this Redis for `policywatch worker`s "
+                   "and record what they send back (env POLICYWATCH_REDIS; see docs/scale-out.md).")
+@click.option("--redis-prefix", default="policywatch", show_default=True,
+              help="Redis key prefix (one per store; the workers' --prefix).")
+@click.pass_context
+def run_command(ctx, tick, batch, lease, no_notify, max_ticks, timeout, redis_url, redis_prefix):
+    """Run as a daemon: crawl due targets, record, send alerts; stop with SIGTERM/SIGINT."""
+    import notify
+    from crawler.daemon import run_daemon
+
+    from monitor.cli.main import database_path
+    database_path(ctx)  # a missing database is an error here, not a new empty one to watch
+    notify.install()
+    if redis_url:
+        from crawler.redis import require_extra
+        require_extra("run --redis")
+        from crawler.redis.distributed import run_distributed  # needs the redis extra
+        err.print(f"policywatch daemon on {ctx.obj['db']}, fetching through workers on {redis_url}; "
+                  "SIGTERM to stop", markup=False)
+        counts = run_distributed(ctx.obj["db"], redis_url, prefix=redis_prefix, tick_seconds=tick,
+                                 batch=batch, lease_seconds=lease, notify=not no_notify, max_ticks=max_ticks)
+        err.print(f"stopped after {counts['ticks']} tick(s): {counts['captures']} capture(s), "
+                  f"{counts['requeued']} re-queued, {counts['stale']} stale, {counts['rejected']} rejected, "
+                  f"{counts['released']} claim(s) released")
+        click.echo(json.dumps(counts))
+        return
+    err.print(f"policywatch daemon on {ctx.obj['db']} (pid file {ctx.obj['db']}.lock); SIGTERM to stop",
+              markup=False)
+    counts = run_daemon(ctx.obj["db"], tick_seconds=tick, batch=batch, lease_seconds=lease,
+                        notify=not no_notify, max_ticks=max_ticks, overrides={"DOWNLOAD_TIMEOUT": timeout})
+    err.print(f"stopped after {counts['ticks']} tick(s): {counts['captures']} capture(s), "
+              f"{counts['released']} claim(s) released")
+
+
+@click.command("status", cls=PolicywatchCommand)
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the report as one JSON object (database, targets, failing, captures_last_24h, "
+                   "outbox, healthy) instead of the tables.")
+@click.pass_context
+def status_command(ctx, as_json):
+    """Targets by state, failing targets and why, outbox backlog, database size."""
+    from monitor.store.health import status_report
+    from monitor.cli.main import _store
+    from monitor.cli.views_ops import status_renderables
+    report = status_report(_store(ctx))
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    # Rich assumes 80 columns when output is not a terminal; reasons and paths need more.
+    out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    for renderable in status_renderables(report):
+        out.print(renderable)
+
+
+class IntegrityFailed(PolicywatchError):
+    """SQLite's integrity check found a problem in the database."""
+
+
+@click.command("maintain", cls=PolicywatchCommand)
+@click.option("--prune-unchanged-days", type=click.IntRange(0), default=None,
+              help="Delete raw bodies only unchanged/failed captures older than this many days need.")
+@click.option("--vacuum", is_flag=True, help="Checkpoint the WAL and VACUUM the database.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Also print what was done as one JSON object (snapshots_deleted, bytes_freed, "
+                   "bytes_before, bytes_after, integrity).")
+@click.pass_context
+def maintain_command(ctx, prune_unchanged_days, vacuum, as_json):
+    """Storage upkeep under the writer lock (refuses while a daemon runs); one sentence per action.
+
+    Exits 1 if SQLite's integrity check finds a problem.
+    """
+    from monitor.store.maintenance import maintain
+    from monitor.cli.main import _store
+    from monitor.cli.views_ops import maintenance_sentences
+    result = maintain(_store(ctx), keep_unchanged_days=prune_unchanged_days, run_vacuum=vacuum)
+    if as_json:
+        click.echo(json.dumps(result))
+    for sentence in maintenance_sentences(result, prune_unchanged_days):
+        click.echo(sentence, err=True)
+    if result["integrity"] != "ok":
+        raise IntegrityFailed(f"the integrity check of {ctx.obj['db']} failed: {result['integrity']}")

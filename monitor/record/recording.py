@@ -1,0 +1,324 @@
+"""Recording a capture: snapshot → extract → normalise → version → change → events.
+
+``record_capture`` is the one entry point the crawler (or a test, or a file) calls with every
+fetch attempt, successful or not. Everything it writes for one capture commits in one
+transaction, so a crash leaves either the whole capture recorded or none of it (the raw body,
+content-addressed, may be stored already; it is harmless and re-used on the next attempt).
+"""
+
+import json
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+
+from monitor import events
+from monitor.compare import history
+from monitor.evidence import ledger
+from monitor.record import vetting
+from monitor.compare.summary import summary_json
+from monitor.compare.comparison import DEFAULT_CLASSIFIER
+from monitor.errors import ExtractionError
+from monitor.extract.extractor import EXTRACTOR_VERSION, Extraction, extract
+from monitor.extract.guards import DEFAULT_MAX_SHRINK, GuardError
+from monitor.extract.known import KnownText, known_text
+from monitor.extract.normalise import comparable_text
+from monitor.record.reextract import TECHNICAL_CLASSIFIER, upgrade_if_stale
+from monitor.store.schedule import next_fetch_after_success
+from monitor.store.database import Store, sha256_hex
+from monitor.timeutil import later_iso, now, now_iso
+from monitor.evidence.warc import WarcRef
+
+# After this many failed attempts in a row a target is "broken" (shown in `target list`).
+BROKEN_AFTER_FAILURES = 3
+# First retry delay after a failure; doubles per consecutive failure, capped at the interval.
+RETRY_BASE_SECONDS = 900
+MAX_STORED_HEADER_BYTES = 16_384
+MAX_RETRY_AFTER_SECONDS = 86_400
+
+
+@dataclass
+class Capture:
+    """One fetch attempt as the crawler saw it."""
+
+    target_id: int
+    url: str
+    started_at: str
+    fetched_at: str = field(default_factory=now_iso)
+    status: int | None = None
+    final_url: str | None = None
+    headers: dict = field(default_factory=dict)
+    body: bytes | None = field(default=None, repr=False)
+    content_type: str | None = None
+    elapsed_ms: int | None = None
+    not_modified: bool = False
+    error_kind: str | None = None
+    error: str | None = None
+    request_headers: dict = field(default_factory=dict)
+    warc: WarcRef | None = None  # where the crawler archived this capture, if it did
+    # A second fetch of a body that would change the text (see monitor.record.vetting).
+    confirm_body: bytes | None = field(default=None, repr=False)
+    # How that second fetch went, for its WARC records: url, fetched_at, status, headers,
+    # request_headers (a failed one: error instead of status). Set by crawler.confirm.
+    confirm_fetch: dict | None = field(default=None, repr=False)
+    # The extraction of ``body`` the crawler already made (monitor.record.vetting.preview), if any.
+    extraction: Extraction | None = field(default=None, repr=False)
+    # What the crawler already looked up about ``body`` (monitor.extract.known), if it did.
+    known: KnownText | None = field(default=None, repr=False)
+    rendered: bool = False  # fetched through a browser (render: js, or the blocked-fetch fallback)
+    guard: str | None = None  # the guard that held this capture back (monitor.extract.guards)
+    # Backfill (monitor.record.backfill, docs/decisions/0008): a capture of an archived copy is history,
+    # not news. It dates its version by ``archived_at``, leaves the target's state and schedule
+    # alone and emits no event, so it never alerts.
+    source: str = "live"  # live | wayback | ota
+    archived_at: str | None = None  # when the archive saw the page (Wayback timestamp, OTA commit)
+    archive_ref: str | None = None  # the archived copy: a Wayback URL or an OTA commit
+    # The archive re-extracted a copy it already held (OTA's "Apply technical or declaration
+    # upgrade"): a technical version, like ``policywatch reextract``'s, that never alerts.
+    technical: bool = False
+
+    @property
+    def backfilled(self) -> bool:
+        """True for a capture of an archived copy (see ``source``)."""
+        return self.source != "live"
+
+    @property
+    def seen_at(self) -> str:
+        """When the page was seen with this body: the archive's time, else the fetch's."""
+        return self.archived_at or self.fetched_at
+
+
+@dataclass
+class Recorded:
+    """What recording a capture produced."""
+
+    capture_id: int
+    outcome: str  # first-version | new-version | returned | unchanged | not-modified | error
+    version_id: int | None = None
+    change_id: int | None = None
+    error: str | None = None
+
+
+def _headers_json(headers: dict) -> str:
+    text = json.dumps(headers, sort_keys=True)
+    return text if len(text) <= MAX_STORED_HEADER_BYTES else json.dumps({"truncated": True})
+
+
+def _capture_row(capture: Capture, outcome: str, body_sha256: str | None, **extra) -> dict:
+    return {
+        "target_id": capture.target_id, "started_at": capture.started_at,
+        "fetched_at": capture.fetched_at, "url": capture.url, "final_url": capture.final_url,
+        "status": capture.status, "headers": _headers_json(capture.headers),
+        "content_type": capture.content_type, "body_sha256": body_sha256,
+        "body_size": len(capture.body) if capture.body is not None else None,
+        "elapsed_ms": capture.elapsed_ms, "outcome": outcome,
+        "error_kind": capture.error_kind, "error": capture.error,
+        "warc_file": capture.warc.file if capture.warc else None,
+        "warc_offset": capture.warc.offset if capture.warc else None,
+        "warc_length": capture.warc.length if capture.warc else None,
+        "warc_record_id": capture.warc.record_id if capture.warc else None,
+        "warc_request_id": capture.warc.request_id if capture.warc else None,
+        "warc_refers_to": capture.warc.refers_to if capture.warc else None,
+        "guard": capture.guard, "rendered": int(capture.rendered),
+        "source": capture.source, "archived_at": capture.archived_at, "archive_ref": capture.archive_ref,
+        **extra,
+    }
+
+
+def _mark_success(store: Store, target: dict, capture: Capture) -> None:
+    updates = {
+        "state": "ok", "consecutive_failures": 0, "last_error": None, "guard": None,
+        "last_success_at": capture.fetched_at,
+        "next_fetch_at": next_fetch_after_success(target), "claimed_at": None,
+    }
+    # Conditional GET needs the validators of the last full response.
+    if not capture.not_modified:
+        updates["etag"] = capture.headers.get("etag")
+        updates["last_modified"] = capture.headers.get("last-modified")
+    store.update_row("targets", target["id"], updates)
+    if target["state"] not in ("ok", "new"):
+        events.emit(events.TARGET_STATE_CHANGED, store,
+                    {"target": target, "old_state": target["state"], "new_state": "ok"})
+
+
+def retry_after_seconds(headers: dict) -> float | None:
+    """A 429/503 ``Retry-After`` (seconds or an HTTP date), bounded to one day."""
+    value = (headers or {}).get("retry-after")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = (parsedate_to_datetime(value) - now()).total_seconds()
+        except (TypeError, ValueError):
+            return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
+
+
+def _mark_failure(store: Store, target: dict, kind: str, message: str,
+                  retry_after: float | None = None) -> None:
+    failures = (target["consecutive_failures"] or 0) + 1
+    state = "broken" if failures >= BROKEN_AFTER_FAILURES else "failing"
+    delay = min(target["every_seconds"], RETRY_BASE_SECONDS * 2 ** (failures - 1))
+    if retry_after is not None:
+        delay = max(delay, retry_after)  # the server asked us to wait: wait at least that long
+    store.update_row("targets", target["id"], {
+        "state": state, "consecutive_failures": failures, "last_error": f"{kind}: {message}",
+        "next_fetch_at": later_iso(delay), "claimed_at": None,
+    })
+    if state != target["state"]:
+        events.emit(events.TARGET_STATE_CHANGED, store,
+                    {"target": target, "old_state": target["state"], "new_state": state,
+                     "reason": f"{kind}: {message}"})
+
+
+def record_capture(store: Store, capture: Capture, classifier: str = DEFAULT_CLASSIFIER, *,
+                   max_shrink: float = DEFAULT_MAX_SHRINK) -> Recorded:
+    """Record one fetch attempt and whatever version and change it yields (see module doc).
+
+    Guards (``monitor.record.vetting``) hold back bot walls, error and login pages, large shrinks,
+    language switches and unconfirmed changes: recorded as capture errors, never as versions.
+    """
+    target = store.get_target(capture.target_id)
+    if capture.error_kind:
+        return _record_failure(store, target, capture, None, capture.error_kind, capture.error or "")
+    if capture.not_modified:
+        with store.transaction():
+            latest = store.latest_version_key(target["id"])
+            row = _capture_row(capture, "not-modified", latest and latest["snapshot_sha256"],
+                               version_id=latest and latest["id"])
+            capture_id = store.insert_row("captures", row)
+            if latest:
+                store.update_row("versions", latest["id"], {"last_seen_at": capture.fetched_at})
+            _mark_success(store, target, capture)
+        return Recorded(capture_id, "not-modified", latest and latest["id"])
+
+    body = capture.body or b""
+    body_sha256 = store.put_snapshot(body, capture.content_type) if body else None
+    key = extraction_key(target)
+    url = capture.final_url or capture.url
+    known = capture.known
+    if body_sha256 and known is None and capture.extraction is None:
+        known = known_text(store, target, body, capture.content_type, url, key)
+    skeleton_sha256 = known.skeleton_sha256 if known else None
+    if known is not None and known.compare_sha256 is not None and capture.confirm_body is None:
+        # The same bytes, or the same text-bearing markup, as a capture already extracted (and
+        # vetted) with the same extractor and selectors: an unchanged page costs no extraction.
+        with store.transaction():
+            latest = store.latest_version_key(target["id"])
+            if latest and latest["compare_sha256"] == known.compare_sha256:
+                return _record_unchanged(store, target, capture, body_sha256, latest, key, skeleton_sha256)
+    try:
+        extraction = capture.extraction
+        if extraction is None or extraction.extractor_version != EXTRACTOR_VERSION:
+            extraction = extract(body, capture.content_type, url=url, select=target["select"],
+                                 remove=target["remove"], cleaned_tree=known and known.cleaned_tree())
+        extraction = vetting.vet(store, target, capture, extraction, max_shrink)
+    except ExtractionError as error:
+        if isinstance(error, GuardError):
+            capture.guard = error.guard
+        return _record_failure(store, target, capture, body_sha256, error.kind, str(error))
+    upgrade_if_stale(store, target)
+    return _record_text(store, target, capture, body_sha256, extraction.text,
+                        extraction.extractor_version, classifier, key, skeleton_sha256)
+
+
+def extraction_key(target: dict) -> str:
+    """What decides how a body extracts besides its bytes: the extractor and the selectors."""
+    selectors = json.dumps([target["select"], target["remove"]], sort_keys=True)
+    return f"{EXTRACTOR_VERSION}|{sha256_hex(selectors)[:16]}"
+
+
+def _record_unchanged(store: Store, target: dict, capture: Capture, body_sha256: str, latest: dict,
+                      key: str, skeleton_sha256: str | None) -> Recorded:
+    """(Inside a transaction.) The capture shows the latest version's text again."""
+    row = _capture_row(capture, "unchanged", body_sha256, version_id=latest["id"],
+                       compare_sha256=latest["compare_sha256"], extraction_key=key,
+                       skeleton_sha256=skeleton_sha256)
+    capture_id = store.insert_row("captures", row)
+    store.update_row("versions", latest["id"], {"last_seen_at": capture.seen_at})
+    if not capture.backfilled:
+        _mark_success(store, target, capture)
+    return Recorded(capture_id, "unchanged", latest["id"])
+
+
+def _record_failure(store: Store, target: dict, capture: Capture, body_sha256: str | None,
+                    kind: str, message: str) -> Recorded:
+    capture.error_kind, capture.error = kind, message
+    with store.transaction():
+        capture_id = store.insert_row("captures", _capture_row(capture, "error", body_sha256))
+        if not capture.backfilled:  # an archive's bad copy says nothing about the live page
+            _mark_failure(store, target, kind, message, retry_after_seconds(capture.headers))
+            store.update_row("targets", target["id"], {"guard": capture.guard})
+    return Recorded(capture_id, "error", error=f"{kind}: {message}")
+
+
+def _record_text(store: Store, target: dict, capture: Capture, body_sha256: str, text: str,
+                 extractor_version: str, classifier: str, key: str, skeleton_sha256: str | None) -> Recorded:
+    compare_sha256 = sha256_hex(comparable_text(text))
+    with store.transaction():
+        latest = store.latest_version(target["id"])
+        if latest and latest["compare_sha256"] == compare_sha256:
+            return _record_unchanged(store, target, capture, body_sha256, latest, key, skeleton_sha256)
+
+        earlier = store.earlier_version_with(target["id"], compare_sha256) if latest else None
+        outcome = "first-version" if latest is None else ("returned" if earlier else "new-version")
+        capture_id = store.insert_row("captures", _capture_row(
+            capture, outcome, body_sha256, compare_sha256=compare_sha256, extraction_key=key,
+            skeleton_sha256=skeleton_sha256))
+        text_sha256 = sha256_hex(text)
+        previous_chain = latest["chain_hash"] if latest else ""
+        version_id = store.db["versions"].insert({
+            "target_id": target["id"], "text": text, "text_sha256": text_sha256,
+            "compare_sha256": compare_sha256, "snapshot_sha256": body_sha256,
+            "capture_id": capture_id, "first_seen_at": capture.seen_at,
+            "last_seen_at": capture.seen_at, "extractor_version": extractor_version,
+            "returns_to_version_id": earlier["id"] if earlier else None,
+            "chain_hash": sha256_hex(f"{previous_chain}\n{text_sha256}\n{capture.seen_at}"),
+            "source": capture.source, "technical": int(capture.technical),
+        }).last_pk
+        store.update_row("captures", capture_id, {"version_id": version_id})
+        ledger.append(store.db, "version", store.get_version(version_id), capture.fetched_at)
+        change_id = None
+        if latest is not None:
+            change_id = _record_change(store, target, latest, version_id, text, earlier, classifier,
+                                       capture)
+        if not capture.backfilled:
+            _mark_success(store, target, capture)
+    return Recorded(capture_id, outcome, version_id, change_id)
+
+
+def _record_change(store: Store, target: dict, latest: dict, version_id: int, text: str,
+                   earlier: dict | None, classifier: str, capture: Capture | None = None) -> int:
+    # Judged against the target's history, not only the previous version (monitor/compare/history.py).
+    assessment, counts = history.judge(store, target["id"], latest, text, capture.seen_at if capture
+                                       else now_iso(), classifier)
+    if capture is not None and capture.technical:
+        assessment.klass, assessment.severity, assessment.direction = "noise", 0, "none"
+        assessment.topics, assessment.classifier = [], TECHNICAL_CLASSIFIER
+        assessment.evidence = [{"sentence": "", "side": "new", "topics": [],
+                                "rule": f"{TECHNICAL_CLASSIFIER}:{capture.source}"}]
+    elif earlier is not None:
+        # A return to a text already seen (a "blink" or a rollback) is never news.
+        assessment.klass, assessment.severity, assessment.direction = "noise", 0, "none"
+        assessment.topics = []
+        assessment.evidence = [{"sentence": "", "side": "new", "topics": [],
+                                "rule": f"returns-to-version:{earlier['id']}"}]
+    backfilled = capture is not None and capture.backfilled
+    row = {
+        "target_id": target["id"], "from_version_id": latest["id"], "to_version_id": version_id,
+        # A backfilled change is dated when the archive first saw it (the ledger keeps the real
+        # time it was recorded).
+        "detected_at": capture.seen_at if backfilled else now_iso(),
+        "class": assessment.klass, "severity": assessment.severity,
+        "topics": json.dumps(assessment.topics), "direction": assessment.direction,
+        "evidence": json.dumps(assessment.evidence), "hunks": json.dumps(assessment.hunks),
+        "chars_added": counts["chars_added"], "chars_removed": counts["chars_removed"],
+        "classifier": assessment.classifier,
+    }
+    row["summary"] = summary_json(row)
+    change_id = store.db["changes"].insert(row).last_pk
+    change = store.get_change(change_id)
+    ledger.append(store.db, "change", change, now_iso() if backfilled else change["detected_at"])
+    if not backfilled:  # history, not news: no event, so no delivery (like a technical upgrade)
+        events.emit(events.CHANGE_RECORDED, store, {"change": change, "target": target})
+    return change_id

@@ -1,0 +1,352 @@
+"""The store's schema and its migrations.
+
+Each migration is a function applied once, in order; ``PRAGMA user_version`` records how many
+have run, so ``migrate`` is idempotent and safe on every open.
+"""
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+
+def _create_core_tables(db: sqlite_utils.Database) -> None:
+    db["targets"].create(
+        {
+            "id": int,
+            "company": str,
+            "doc_type": str,
+            "url": str,
+            "select_css": str,  # JSON list of CSS selectors
+            "remove_css": str,  # JSON list of CSS selectors
+            "every_seconds": int,
+            "etag": str,
+            "last_modified": str,
+            "next_fetch_at": str,
+            "state": str,  # new | ok | failing | broken
+            "consecutive_failures": int,
+            "last_error": str,
+            "last_success_at": str,
+            "created_at": str,
+        },
+        pk="id",
+        not_null={"company", "doc_type", "url", "state"},
+        defaults={"state": "new", "consecutive_failures": 0, "select_css": "[]", "remove_css": "[]"},
+    )
+    db["targets"].create_index(["url", "doc_type"], unique=True)
+    db["targets"].create_index(["next_fetch_at"])
+
+    db["snapshots"].create(
+        {"sha256": str, "content_type": str, "size": int, "body_zlib": bytes, "created_at": str},
+        pk="sha256",
+    )
+
+    db["captures"].create(
+        {
+            "id": int,
+            "target_id": int,
+            "started_at": str,
+            "fetched_at": str,
+            "url": str,
+            "final_url": str,
+            "status": int,
+            "headers": str,  # JSON object of response headers
+            "content_type": str,
+            "body_sha256": str,
+            "body_size": int,
+            "elapsed_ms": int,
+            "outcome": str,  # first-version | new-version | unchanged | not-modified | error
+            "error_kind": str,
+            "error": str,
+            "version_id": int,
+        },
+        pk="id",
+        foreign_keys=[("target_id", "targets", "id")],
+    )
+    db["captures"].create_index(["target_id", "fetched_at"])
+
+    db["versions"].create(
+        {
+            "id": int,
+            "target_id": int,
+            "text": str,
+            "text_sha256": str,
+            "compare_sha256": str,  # hash of the text as compared (dates, URLs ignored)
+            "snapshot_sha256": str,
+            "capture_id": int,
+            "first_seen_at": str,
+            "last_seen_at": str,
+            "extractor_version": str,
+            "returns_to_version_id": int,
+            "chain_hash": str,
+        },
+        pk="id",
+        foreign_keys=[("target_id", "targets", "id")],
+    )
+    db["versions"].create_index(["target_id", "id"])
+    db["versions"].enable_fts(["text"], create_triggers=True, tokenize="porter")
+
+    db["changes"].create(
+        {
+            "id": int,
+            "target_id": int,
+            "from_version_id": int,
+            "to_version_id": int,
+            "detected_at": str,
+            "class": str,
+            "severity": int,
+            "topics": str,  # JSON list
+            "direction": str,
+            "evidence": str,  # JSON list of {sentence, rule, topics}
+            "hunks": str,  # JSON list of diff hunks, the `changes` of `policywatch diff --json`
+            "chars_added": int,
+            "chars_removed": int,
+            "classifier": str,
+        },
+        pk="id",
+        foreign_keys=[("target_id", "targets", "id")],
+    )
+    db["changes"].create_index(["target_id", "id"])
+
+    db["subscriptions"].create(
+        {
+            "id": int,
+            "name": str,
+            "apprise_url": str,  # redacted since _move_channel_secrets_out; the full URL: secret_ref
+            "companies": str,  # JSON list; empty means all
+            "doc_types": str,
+            "topics": str,
+            "min_severity": int,
+            "class_filter": str,  # material | editorial | any
+            "digest": str,  # none | daily | weekly
+            "format": str,  # text | markdown | html
+            "active": int,
+            "created_at": str,
+        },
+        pk="id",
+        defaults={"active": 1, "min_severity": 1, "class_filter": "material", "digest": "none",
+                  "format": "text", "companies": "[]", "doc_types": "[]", "topics": "[]"},
+    )
+
+    db["deliveries"].create(
+        {
+            "id": int,
+            "change_id": int,
+            "subscription_id": int,
+            "idempotency_key": str,
+            "status": str,  # pending | sending | sent | failed | dead | cancelled | digest
+            "attempts": int,
+            "next_attempt_at": str,
+            "last_error": str,
+            "created_at": str,
+            "sent_at": str,
+        },
+        pk="id",
+        foreign_keys=[("change_id", "changes", "id"), ("subscription_id", "subscriptions", "id")],
+        defaults={"status": "pending", "attempts": 0},
+    )
+    db["deliveries"].create_index(["idempotency_key"], unique=True)
+    db["deliveries"].create_index(["status", "next_attempt_at"])
+
+    db["delivery_attempts"].create(
+        {"id": int, "delivery_id": int, "attempted_at": str, "ok": int, "error": str},
+        pk="id",
+        foreign_keys=[("delivery_id", "deliveries", "id")],
+    )
+
+
+def _add_evidence(db: sqlite_utils.Database) -> None:
+    """WARC references on captures, and the append-only ledger (a hash chain)."""
+    for column in ("warc_file", "warc_record_id", "warc_request_id"):
+        db["captures"].add_column(column, str)
+    for column in ("warc_offset", "warc_length"):
+        db["captures"].add_column(column, int)
+    db["ledger"].create(
+        {
+            "seq": int,
+            "kind": str,  # version | change | delivery
+            "ref_id": int,
+            "content_hash": str,
+            "recorded_at": str,
+            "prev_hash": str,
+            "entry_hash": str,
+        },
+        pk="seq",
+        not_null={"kind", "ref_id", "content_hash", "recorded_at", "prev_hash", "entry_hash"},
+    )
+    db["ledger"].create_index(["kind", "ref_id"], unique=True)
+    # Append-only: the database itself refuses edits and deletes of ledger rows.
+    db.execute("CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger "
+               "BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END")
+    db.execute("CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger "
+               "BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END")
+
+
+def _add_notify_outbox(db: sqlite_utils.Database) -> None:
+    """Operator alerts, digests, and claimable deliveries (see docs/decisions/0004)."""
+    db["subscriptions"].add_column("operator", int, not_null_default=0)  # wants target broken/recovered
+    db["subscriptions"].add_column("last_digest_at", str)  # end of the period last summarised
+    # No foreign key: an event (and its alert) outlives a removed target, so it keeps a copy.
+    db["operator_events"].create(
+        {"id": int, "target_id": int, "company": str, "doc_type": str, "url": str,
+         "kind": str,  # broken | recovered
+         "old_state": str, "new_state": str, "reason": str, "created_at": str},
+        pk="id",
+    )
+    db["deliveries"].add_column("kind", str, not_null_default="change")  # change | digest | operator
+    db["deliveries"].add_column("operator_event_id", int)
+    db["deliveries"].add_column("digest_delivery_id", int)  # set on changes summarised by a digest
+    db["deliveries"].add_column("claimed_at", str)  # when a notifier set status `sending`
+    db["deliveries"].create_index(["subscription_id", "status"])
+    db["delivery_attempts"].add_column("finished_at", str)  # NULL while the send is in flight
+
+
+
+def _add_extraction_guards(db: sqlite_utils.Database) -> None:
+    """Capture guards, rendering per target, technical (re-extraction) versions."""
+    db["captures"].add_column("guard", str)  # bot-wall | error-page | login | shrunk | ... (monitor.extract.guards)
+    db["captures"].add_column("rendered", int, not_null_default=0)  # 1: fetched through a browser
+    db["targets"].add_column("render", str, not_null_default="plain")  # plain | js
+    db["targets"].add_column("guard", str)  # the guard that last held a capture back, if any
+    # 1: a re-extraction of a stored snapshot (extractor or selector change): never alerts.
+    db["versions"].add_column("technical", int, not_null_default=0)
+
+
+def _add_scheduling(db: sqlite_utils.Database) -> None:
+    """Claims by the daemon, per-target jitter, retired targets (see docs/decisions/0006)."""
+    db["targets"].add_column("jitter_seconds", int)  # NULL: 5% of the interval
+    db["targets"].add_column("claimed_at", str)  # set when a tick claims it; cleared on record
+    db["targets"].create_index(["state", "next_fetch_at"])
+
+
+def _add_backfill_sources(db: sqlite_utils.Database) -> None:
+    """Where captures and versions came from: live fetches or archives (docs/decisions/0008)."""
+    db["captures"].add_column("source", str, not_null_default="live")  # live | wayback | ota
+    db["captures"].add_column("archived_at", str)  # when the archive saw the page (the version's time)
+    db["captures"].add_column("archive_ref", str)  # the archived copy: Wayback URL or OTA commit
+    db["versions"].add_column("source", str, not_null_default="live")
+    db["captures"].create_index(["target_id", "source", "archived_at"])
+
+
+def _add_known_bodies(db: sqlite_utils.Database) -> None:
+    """What each captured body extracted to, so identical bytes are never extracted twice."""
+    db["captures"].add_column("compare_sha256", str)  # hash of the body's comparable text
+    db["captures"].add_column("extraction_key", str)  # extractor version + selectors it used
+    db["captures"].create_index(["target_id", "body_sha256"])
+
+
+def _add_page_skeletons(db: sqlite_utils.Database) -> None:
+    """Cheaper unchanged captures (docs/performance.md).
+
+    A capture's page skeleton (``monitor.extract.skeleton``) lets a page whose bytes changed but whose
+    text-bearing markup did not skip extraction. And the full-text index is refreshed only when
+    a version's text changes: sqlite-utils' trigger re-indexed the whole policy on every
+    ``last_seen_at`` update, i.e. on every unchanged capture.
+    """
+    db["captures"].add_column("skeleton_sha256", str)
+    db["captures"].create_index(["target_id", "skeleton_sha256"])
+    db.execute("DROP TRIGGER IF EXISTS versions_au")
+    db.execute('CREATE TRIGGER versions_au AFTER UPDATE OF text ON versions BEGIN '
+               'INSERT INTO versions_fts (versions_fts, rowid, text) VALUES (\'delete\', old.rowid, old.text); '
+               'INSERT INTO versions_fts (rowid, text) VALUES (new.rowid, new.text); END')
+
+
+def _add_ledger_timestamps(db: sqlite_utils.Database) -> None:
+    """RFC 3161 tokens over ledger heads (append-only), and failed requests (docs/evidence.md)."""
+    db["ledger_timestamps"].create(
+        {
+            "id": int,
+            "seq": int,  # the ledger entry (the head when requested) the token covers
+            "entry_hash": str,  # that entry's hash: the token's message imprint
+            "tsa_url": str,  # redacted: credentials and query values are never stored
+            "gen_time": str,  # the TSA's time, from the token
+            "serial": str,  # the TSA's serial number of the token (hex)
+            "policy": str,  # the TSA policy OID
+            "tsa_name": str,  # subject of the certificate that signed it
+            "token_der": bytes,  # the TSA's whole DER TimeStampResp (status + signed token)
+            "token_sha256": str,
+            "requested_at": str,
+        },
+        pk="id",
+        not_null={"seq", "entry_hash", "tsa_url", "gen_time", "token_der", "token_sha256", "requested_at"},
+    )
+    db["ledger_timestamps"].create_index(["seq"])
+    # Append-only, like the ledger it vouches for.
+    db.execute("CREATE TRIGGER ledger_timestamps_no_update BEFORE UPDATE ON ledger_timestamps "
+               "BEGIN SELECT RAISE(ABORT, 'ledger timestamps are append-only'); END")
+    db.execute("CREATE TRIGGER ledger_timestamps_no_delete BEFORE DELETE ON ledger_timestamps "
+               "BEGIN SELECT RAISE(ABORT, 'ledger timestamps are append-only'); END")
+    db["timestamp_failures"].create(
+        {"id": int, "attempted_at": str, "seq": int, "tsa_url": str, "error": str},  # tsa_url redacted
+        pk="id",
+    )
+
+
+def _add_warc_revisits(db: sqlite_utils.Database) -> None:
+    """A capture whose WARC response is a ``revisit`` record names the record it points at."""
+    db["captures"].add_column("warc_refers_to", str)
+
+
+def _move_channel_secrets_out(db: sqlite_utils.Database) -> None:
+    """Channel credentials leave the shared database for a secrets file (docs/decisions/0013):
+    ``apprise_url`` keeps the redacted URL, ``secret_ref`` says where the full one is."""
+    db["subscriptions"].add_column("secret_ref", str)  # file:<id> | env:<NAME>
+    from notify.secrets import move_urls_out  # the notifier owns its secrets' format
+    move_urls_out(db)
+
+
+def _add_change_summaries(db: sqlite_utils.Database) -> None:
+    """A plain-language summary of each change (``monitor.compare.summary``, JSON): derived from the
+    evidence, so not in the ledger's hash. Existing changes get theirs when read (a stale or
+    missing summary is re-derived), not here: a big store would wait minutes on open."""
+    db["changes"].add_column("summary", str)
+
+
+def _add_ledger_format_2(db: sqlite_utils.Database) -> None:
+    """Ledger entries of format 2 (monitor/evidence/ledger.py): the bound content and the target it is
+    of. Entries already written keep ``format`` NULL (format 1) and are verified as before."""
+    for column, kind in (("format", int), ("target_id", int), ("content", str)):
+        db["ledger"].add_column(column, kind)
+
+
+def _add_readable_changes_view(db: sqlite_utils.Database) -> None:
+    """``changes_readable``: one row a change in words, for journalists opening the database in
+    Datasette or sqlite3 (docs/web.md). A view, so it never goes stale; ``headline`` is NULL for
+    changes recorded before summaries existed until their summary is first derived."""
+    db.execute("""CREATE VIEW IF NOT EXISTS changes_readable AS
+        SELECT c.id AS change_id, t.company, t.doc_type AS document, t.url, c.detected_at AS detected,
+               c.class, c.severity, c.direction, c.topics,
+               json_extract(c.summary, '$.headline') AS headline, c.summary,
+               '/change/' || c.id || '/' AS permalink, c.classifier
+        FROM changes c JOIN targets t ON t.id = c.target_id""")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _create_core_tables,
+    _add_evidence,
+    _add_notify_outbox,
+    _add_extraction_guards,
+    _add_scheduling,
+    _add_backfill_sources,
+    _add_known_bodies,
+    _add_page_skeletons,
+    _add_ledger_timestamps,
+    _add_warc_revisits,
+    _move_channel_secrets_out,
+    _add_change_summaries,
+    _add_ledger_format_2,
+    _add_readable_changes_view,
+]
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Apply the migrations not yet applied; return the schema version now in force."""
+    current = db.execute("PRAGMA user_version").fetchone()[0]
+    for number, migration in enumerate(MIGRATIONS[current:], start=current + 1):
+        with db.atomic():
+            migration(db)
+            # PRAGMA user_version takes no parameters; number is an int we control.
+            db.execute(f"PRAGMA user_version = {int(number)}")
+    if current < len(MIGRATIONS):
+        # Old page images (e.g. of rows a migration rewrote) leave the -wal file.
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return len(MIGRATIONS)
