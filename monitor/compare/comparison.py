@@ -1,7 +1,7 @@
 """Compare two texts: word diff, sentence hunks, classification and stats in one call."""
 
 from monitor.compare.classify import Assessment, get_classifier
-from monitor.compare.classify.signals import language
+from monitor.extract.language import language
 from monitor.compare.diff import sentence_hunks, stats, word_diff
 
 DEFAULT_CLASSIFIER = "rules"

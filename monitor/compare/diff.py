@@ -8,29 +8,15 @@ clean up semantically at word granularity, and map back.
 """
 
 import re
-from dataclasses import asdict, dataclass
 
 from diff_match_patch import diff_match_patch
 from rich.text import Text
 
+from monitor.compare.align import align
+from monitor.compare.sections import parse, plain_text
+
 DELETE, EQUAL, INSERT = -1, 0, 1
 _TOKEN = re.compile(r"\w+|\s+|[^\w\s]", re.UNICODE)
-_SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
-
-
-@dataclass
-class Hunk:
-    """One run of edits between unchanged text, with the sentences around it on each side."""
-
-    op: str  # insert | delete | replace
-    old: str
-    new: str
-    old_sentence: str
-    new_sentence: str
-
-    def to_dict(self) -> dict:
-        """The JSON form used by ``policywatch diff --json`` and the ``changes.hunks`` column."""
-        return asdict(self)
 
 
 def _encode(tokens: list[str], table: dict[str, str]) -> str:
@@ -112,51 +98,6 @@ def word_diff(old: str, new: str, timeout: float = 5.0) -> list[tuple[int, str]]
     return merged
 
 
-def _sentence_around(text: str, start: int, end: int) -> str:
-    left = 0
-    for match in _SENTENCE_END.finditer(text, 0, start):
-        left = match.end()
-    found = _SENTENCE_END.search(text, max(end, left))
-    right = found.end() if found else len(text)
-    return text[left:right].strip()
-
-
-def hunks(old: str, new: str, diffs: list[tuple[int, str]]) -> list[Hunk]:
-    """Group a diff into hunks (runs of edits), each with its surrounding sentences."""
-    result: list[Hunk] = []
-    old_pos = new_pos = 0
-    pending: dict | None = None
-
-    def flush():
-        if pending is None:
-            return
-        removed, added = "".join(pending["old"]), "".join(pending["new"])
-        if not removed.strip() and not added.strip():
-            return  # whitespace-only edit: not a hunk
-        op = "replace" if removed and added else ("delete" if removed else "insert")
-        result.append(Hunk(op, removed.strip(), added.strip(),
-                           _sentence_around(old, pending["o"], old_pos),
-                           _sentence_around(new, pending["n"], new_pos)))
-
-    for op, text in diffs:
-        if op == EQUAL:
-            flush()
-            pending = None
-            old_pos += len(text)
-            new_pos += len(text)
-            continue
-        if pending is None:
-            pending = {"o": old_pos, "n": new_pos, "old": [], "new": []}
-        if op == DELETE:
-            pending["old"].append(text)
-            old_pos += len(text)
-        else:
-            pending["new"].append(text)
-            new_pos += len(text)
-    flush()
-    return result
-
-
 def sentence_hunks(old_text: str, new_text: str) -> tuple[list[dict], dict]:
     """One hunk per changed sentence of two stored texts, and what was recognised as noise.
 
@@ -167,9 +108,6 @@ def sentence_hunks(old_text: str, new_text: str) -> tuple[list[dict], dict]:
     sentence as ``[op, text]`` runs. The second value counts ``moved`` sentences and
     ``reflowed`` regions, which are noise and produce no hunk.
     """
-    from monitor.compare.align import align
-    from monitor.compare.sections import parse, plain_text
-
     alignment = align(parse(old_text), parse(new_text))
     found = []
     for change in alignment.changes:

@@ -11,6 +11,7 @@ import re
 from urllib.parse import urlsplit
 
 from monitor.errors import ExtractionError
+from monitor.extract.language import UNKNOWN, language
 
 # A new text shorter than this share of the previous version is held back as "shrunk".
 DEFAULT_MAX_SHRINK = 0.5
@@ -133,23 +134,11 @@ def check_shrink(previous: str | None, text: str, max_shrink: float = DEFAULT_MA
                                    f"(more than {max_shrink:.0%}); held back until confirmed")
 
 
-def language(text: str) -> str | None:
-    """The language of a text (ISO 639-1), or None when too short or unknown."""
-    sample = " ".join(text.split())[:3000]
-    if len(sample) < 200:
-        return None
-    from langdetect import DetectorFactory, LangDetectException, detect
-    DetectorFactory.seed = 0  # langdetect is random by default; a guard must be deterministic
-    try:
-        return detect(sample)
-    except LangDetectException:
-        return None
-
-
 def check_language(previous: str | None, text: str) -> None:
     """Raise ``GuardError('language')`` if the text is in another language than the last version."""
     if not previous:
         return
-    before, after = language(previous), language(text)
-    if before and after and before != after:
+    # A whole page, not a sentence: 200 characters at least before guessing its language.
+    before, after = language(previous, min_chars=200), language(text, min_chars=200)
+    if UNKNOWN not in (before, after) and before != after:
         raise GuardError("language", f"the page switched language from {before} to {after}")

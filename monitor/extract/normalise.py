@@ -7,14 +7,12 @@ straight quotes, plain dashes and spaces, no trailing blanks, at most one empty 
 calls noise — link and image URLs, Markdown markup, case, and "last updated" / effective-date /
 copyright lines (kept in the stored text, ignored when comparing).
 
-``strip_tracking`` runs before ``normalise_text`` on extracted Markdown: it drops tracking
-parameters (``utm_*``, ``fbclid``, ``gclid``…) from link URLs, so the stored text does not
-churn with campaigns. Whole link URLs (CDN tokens, locale segments) only leave the compared form.
+Link URLs (tracking parameters, CDN tokens, locale segments) stay in the stored text, as the page
+had them, and leave only the compared form: a campaign parameter never makes a change.
 """
 
 import re
 import unicodedata
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 _QUOTES = str.maketrans({
     "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
@@ -49,34 +47,6 @@ _DATE_LINE = re.compile(
     rf"|^\W*(?:copyright|\(c\)|©)\s*(?:\d{{4}}\s*(?:-\s*\d{{4}})?).{{0,80}}$",
     re.IGNORECASE)
 
-
-# Query parameters that identify a campaign or a click, never a document.
-TRACKING_PARAMS = re.compile(
-    r"^(?:utm_\w+|fbclid|gclid|gclsrc|dclid|gbraid|wbraid|msclkid|yclid|twclid|ttclid|li_fat_id|"
-    r"mc_cid|mc_eid|_ga|_gl|_hsenc|_hsmi|__hstc|__hssc|__hsfp|hsctatracking|mkt_tok|igshid|"
-    r"ref_src|ref_url|trk|trkcampaign|sc_cid|s_cid|cmpid|oly_anon_id|oly_enc_id|vero_id|"
-    r"vero_conv|_branch_match_id|spm|scid|icid|ncid|srsltid)$", re.IGNORECASE)
-_URL = re.compile(r"https?://[^\s)\]\"'<>]+")
-
-
-def _strip_url(match: re.Match) -> str:
-    url = match.group(0)
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if not parts.query:
-        return url
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    kept = [(key, value) for key, value in query if not TRACKING_PARAMS.match(key)]
-    if len(kept) == len(query):
-        return url
-    return urlunsplit(parts._replace(query=urlencode(kept)))
-
-
-def strip_tracking(text: str) -> str:
-    """``text`` with tracking parameters removed from every http(s) URL in it."""
-    return _URL.sub(_strip_url, text)
 
 
 def normalise_text(text: str) -> str:

@@ -2,7 +2,7 @@
 
 from urllib.parse import urlencode
 
-from monitor.compare.diff import hunks, word_diff
+from monitor.compare.diff import sentence_hunks, word_diff
 from monitor.store.read_model import ChangeFilter, Queries
 from monitor.web.render import DIFF_TIMEOUT_SECONDS, Links
 
@@ -72,7 +72,8 @@ def compare(q: Queries, a: int, b: int) -> dict:
     diffs = word_diff(old["text"], new["text"], timeout=DIFF_TIMEOUT_SECONDS)
     return {"old": _version_meta(old), "new": _version_meta(new),
             "diff": [[op, text] for op, text in diffs],
-            "hunks": [h.to_dict() for h in hunks(old["text"], new["text"], diffs)]}
+            # One hunk per changed sentence: the model a change's stored hunks use.
+            "hunks": sentence_hunks(old["text"], new["text"])[0]}
 
 
 def search(q: Queries, text: str, page: int, scope: str) -> dict:

@@ -23,12 +23,12 @@ from difflib import SequenceMatcher
 from monitor.compare.classify import Assessment, register
 from monitor.compare.classify.context import Document, is_change_note, out_of_scope
 from monitor.compare.classify.lists import list_item_changes, list_runs, place_changes, purpose_changes
+from monitor.extract.language import UNKNOWN, language
 from monitor.compare.classify.signals import (
     Rules,
     channel_kinds,
     count,
     entities,
-    language,
     load_rules,
     named_parties,
     negations,
@@ -368,7 +368,7 @@ def judge_hunk(hunk: dict, rules: Rules | None = None, document: Document | None
         return _verdict(evidence=[_evidence(hunk, "new" if hunk["new_sentence"] else "old", "heading", [])])
     if hunk["op"] == "replace":
         old_language, new_language = language(hunk["old_sentence"]), language(hunk["new_sentence"])
-        if old_language != new_language and "und" not in (old_language, new_language):
+        if old_language != new_language and UNKNOWN not in (old_language, new_language):
             # A translation says the same thing in another language (or should): a reader checks.
             return _verdict(evidence=[_evidence(hunk, "new", f"review:translated {old_language}->{new_language}", [])])
     if hunk["op"] == "replace":
@@ -381,7 +381,7 @@ def judge_hunk(hunk: dict, rules: Rules | None = None, document: Document | None
                else _judge_whole(hunk, rules, document))
     if verdict["class"] != "material":
         code = language(sentence)
-        if code not in rules.languages and code != "und":
+        if code not in rules.languages and code != UNKNOWN:
             side = "new" if hunk["new_sentence"] else "old"
             verdict["evidence"].append(_evidence(hunk, side, f"review:language={code}", []))
     return verdict

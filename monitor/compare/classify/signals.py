@@ -2,7 +2,7 @@
 
 Everything here is a pure function of text: topic mentions (with their spans, so an edit can be
 tied to the terms it touches), negative commitments, modal strength, request channels, legal
-entities, periods, and the language a text is in.
+entities and periods (a text's language: monitor.extract.language).
 """
 
 import re
@@ -14,10 +14,6 @@ from importlib import resources
 import yaml
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-# Common English function words: a text where they are frequent is English without asking the
-# (slower) statistical detector.
-_ENGLISH = frozenset("the and of to we you your our for in is are or with that this by may not be "
-                     "on as use information data will any from".split())
 
 
 @dataclass(frozen=True)
@@ -199,26 +195,3 @@ def only_dates(words: list[str], rules: Rules) -> bool:
 
 def words(text: str) -> list[str]:
     return _WORD.findall(text)
-
-
-@cache
-def _detector():
-    from langdetect import DetectorFactory
-    DetectorFactory.seed = 0  # langdetect is random unless seeded; verdicts must be repeatable
-    return DetectorFactory
-
-
-def language(text: str) -> str:
-    """The ISO 639-1 code of the language ``text`` is written in ("und" when unknown)."""
-    tokens = [w.casefold() for w in words(text[:4000])]
-    if len(tokens) < 6:
-        return "und"  # too few words to tell (names, addresses, fragments)
-    if sum(t in _ENGLISH for t in tokens) / len(tokens) >= 0.12:
-        return "en"
-    from langdetect import detect
-    from langdetect.lang_detect_exception import LangDetectException
-    _detector()
-    try:
-        return detect(text[:4000])
-    except LangDetectException:
-        return "und"
