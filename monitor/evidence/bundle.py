@@ -28,6 +28,7 @@ from pathlib import Path
 import jinja2
 
 from monitor.evidence import ledger
+from monitor.compare.summary import with_summary
 from monitor.errors import InputError
 from monitor.extract.extractor import EXTRACTOR_VERSION
 from monitor.evidence.report_pdf import PdfUnavailable, html_to_pdf
@@ -115,7 +116,7 @@ def _write_bundle(store: Store, out: Path, targets: list[dict], *, company, doc_
                 if change["to_version_id"] not in version_ids:
                     continue
                 entry = entries_by_ref.get(("change", change["id"]))
-                manifest["changes"].append({**change, "ledger_seq": entry and entry["seq"]})
+                manifest["changes"].append({**with_summary(change), "ledger_seq": entry and entry["seq"]})
                 for delivery in db.query("SELECT * FROM deliveries WHERE change_id = ? AND status = 'sent'",
                                          [change["id"]]):
                     entry = entries_by_ref.get(("delivery", delivery["id"]))

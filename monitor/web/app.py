@@ -12,7 +12,6 @@ from datetime import datetime, timezone
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
-import sqlite_utils
 from starlette.applications import Starlette
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
@@ -20,9 +19,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from monitor.compare.summary import of as summary_of
 from monitor.errors import StoreError
-from monitor.store.health import status_report
-from monitor.store.database import Store
 from monitor.web import api, feeds, pages
 from monitor.store.read_model import MAX_SQL_INT, ChangeFilter, NotFound, Queries, parse_id
 from monitor.web.render import CSP, Links, make_environment
@@ -142,7 +140,7 @@ def create_app(db_path: str, base_url: str = "") -> SecurityHeaders:
     """The ASGI app over the store at ``db_path``. ``base_url`` is the public URL that feed ids,
     citations and API links are built from (``DEFAULT_BASE_URL`` without one): the same whatever
     ``Host`` a request claims."""
-    queries = Queries(db_path)
+    queries = Queries(db_path, summarise=summary_of)
     env = make_environment()
     links = Links(base_url or DEFAULT_BASE_URL)
 
@@ -271,7 +269,7 @@ def create_app(db_path: str, base_url: str = "") -> SecurityHeaders:
     def health(request: Request):
         # For load balancers and uptime probes: 200 when healthy, 503 with the reasons when
         # targets are broken or alerts are dead. Read-only, like every page.
-        report = status_report(Store(sqlite_utils.Database(queries.conn), str(db_path)))
+        report = queries.status_report()
         # The server's file layout is nobody's business on a public endpoint (status keeps it).
         report["database"].pop("path", None)
         return JSONResponse(report, status_code=200 if report["healthy"] else 503)
