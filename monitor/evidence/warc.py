@@ -48,6 +48,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from monitor.errors import StoreError
+from monitor.store import evidence_rows
 
 log = logging.getLogger(__name__)
 
@@ -543,8 +544,7 @@ def check_pointers(db, warc_dir: str | os.PathLike) -> tuple[list[str], int]:
     problems, checked = [], 0
     directory = Path(warc_dir)
     sizes: dict[str, int | None] = {}
-    rows = db.execute("SELECT id, warc_file, warc_offset, warc_length, warc_record_id, warc_request_id "
-                      "FROM captures WHERE warc_file IS NOT NULL ORDER BY id")
+    rows = evidence_rows.warc_pointers(db)
     for capture_id, name, offset, length, record_id, request_id in rows:
         checked += 1
         label = f"capture {capture_id}: WARC pointer {name}@{offset}"
