@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 CHANGE_RECORDED = "change.recorded"
 TARGET_STATE_CHANGED = "target.state_changed"
+# A schema migration found channel URLs in the database: payload {"db"}, store None (not open yet).
+CHANNEL_URLS_MIGRATING = "store.channel_urls_migrating"
 
 _listeners: dict[str, list[Callable]] = defaultdict(list)
 

@@ -21,8 +21,7 @@ def _hunk_view(hunk: dict) -> dict:
 
 
 def _summary_view(change: dict) -> dict:
-    summary = change.get("summary")
-    summary = summary if isinstance(summary, dict) and "headline" in summary else summary_of(change)
+    summary = summary_of(change)  # the stored one if current, else derived (not written)
     return {"headline": summary["headline"], "more": summary.get("more", 0),
             "bullets": [{"mark": b["mark"], "text": b["text"]} for b in summary.get("bullets") or []]}
 

@@ -18,15 +18,16 @@ from rich.console import Console
 from monitor.cli import views
 from monitor.cli.options import PolicywatchCommandGroup, one_line
 from monitor.compare.comparison import diff_report
+from monitor.compare.summary import with_summary
 from monitor.errors import InputError, PolicywatchError
 from monitor.extract.extractor import extract
 from monitor.store.database import (
     DEFAULT_DOC_TYPE,
-    check_new_target,
     default_db_path,
     open_store,
     require_database,
 )
+from monitor.targets.checks import check_new_target, check_target_selectors
 from monitor.timeutil import parse_interval
 
 EXIT_FAILED = 1
@@ -220,6 +221,8 @@ def target_edit(ctx, target_id, company, doc_type, select, no_select, remove, no
     every_seconds = parse_interval(every) if every is not None else None
     store = _store(ctx)
     before = store.get_target(target_id)
+    if new_select is not None or new_remove is not None:
+        check_target_selectors(new_select or [], new_remove or [])  # nothing written if refused
     edited = store.edit_target(target_id, company=company, doc_type=doc_type, select=new_select,
                                remove=new_remove, every_seconds=every_seconds,
                                render="plain" if render == "none" else render)
@@ -306,7 +309,8 @@ def history(ctx, company, as_json):
     if as_json:
         _emit_json([{**t, "versions": [{k: v for k, v in ver.items() if k != "text"}
                                        for ver in store.versions(t["id"])],
-                     "changes": store.changes(t["id"])} for name in company for t in store.list_targets(name)])
+                     "changes": [with_summary(c) for c in store.changes(t["id"])]}
+                    for name in company for t in store.list_targets(name)])
     else:
         for name in company:
             views.print_history(out, store, name)
@@ -320,7 +324,7 @@ def history(ctx, company, as_json):
 def show(ctx, change_id, as_json):
     """One change: classification, evidence and the word diff."""
     store = _store(ctx)
-    change = store.get_change(change_id)
+    change = with_summary(store.get_change(change_id))
     if as_json:
         _emit_json(change)
     else:

@@ -11,7 +11,7 @@ from rich.text import Text
 from monitor.cli.options import one_line
 from monitor.compare.diff import render_terminal, word_diff
 from monitor.store.database import Store
-from monitor.compare.summary import summarise
+from monitor.compare.summary import of as summary_of
 from monitor.timeutil import format_interval
 
 CLASS_STYLE = {"material": "bold red", "editorial": "yellow", "noise": "dim"}
@@ -124,7 +124,7 @@ def print_change(console: Console, store: Store, change: dict) -> None:
     console.print(Text(f"{target['url']}\nv{old['id']} ({_day(old['first_seen_at'])}) → "
                        f"v{new['id']} ({_day(new['first_seen_at'])}), classified by {change['classifier']}"))
     console.print(classification_line(change))
-    print_summary(console, change.get("summary") or summarise(change))
+    print_summary(console, summary_of(change))  # the stored one if current
     print_evidence(console, change["evidence"], change.get("hunks") or [])
     console.print()
     console.print(diff_renderable(console, word_diff(old["text"], new["text"])))

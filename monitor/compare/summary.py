@@ -361,6 +361,11 @@ def of(change: dict) -> dict:
     return summarise(change)
 
 
+def with_summary(change: dict) -> dict:
+    """A change row (as the store reads it) with ``summary`` current (see ``of``)."""
+    return {**change, "summary": of(change)}
+
+
 def refresh(db, batch: int = 500) -> int:
     """Store current summaries for every change whose summary is missing or stale; return how many."""
     current, updated, last = version(), 0, 0

@@ -28,9 +28,12 @@ from pathlib import Path
 import jinja2
 
 from monitor.evidence import ledger
+from monitor.compare.summary import with_summary
 from monitor.errors import InputError
 from monitor.extract.extractor import EXTRACTOR_VERSION
 from monitor.evidence.report_pdf import PdfUnavailable, html_to_pdf
+from monitor.store import evidence_rows
+from monitor.store import ledger as ledger_rows
 from monitor.store.database import Store
 from monitor.evidence.timestamps import stored_timestamps
 from monitor.timeutil import now_iso
@@ -94,7 +97,7 @@ def _write_bundle(store: Store, out: Path, targets: list[dict], *, company, doc_
     (out / "versions").mkdir()
     (out / "warc").mkdir()
     db = store.db
-    entries_by_ref = {(e["kind"], e["ref_id"]): e for e in db.query("SELECT * FROM ledger")}
+    entries_by_ref = {(e["kind"], e["ref_id"]): e for e in ledger_rows.entries(db)}
     bundle_warc = out / "warc" / "evidence.warc.gz"
     manifest = {"format": FORMAT, "generated_at": now_iso(), "extractor_version": EXTRACTOR_VERSION,
                 "company": company, "doc_type": doc_type, "since": since, "until": until,
@@ -115,9 +118,8 @@ def _write_bundle(store: Store, out: Path, targets: list[dict], *, company, doc_
                 if change["to_version_id"] not in version_ids:
                     continue
                 entry = entries_by_ref.get(("change", change["id"]))
-                manifest["changes"].append({**change, "ledger_seq": entry and entry["seq"]})
-                for delivery in db.query("SELECT * FROM deliveries WHERE change_id = ? AND status = 'sent'",
-                                         [change["id"]]):
+                manifest["changes"].append({**with_summary(change), "ledger_seq": entry and entry["seq"]})
+                for delivery in evidence_rows.sent_deliveries(db, change["id"]):
                     entry = entries_by_ref.get(("delivery", delivery["id"]))
                     manifest["deliveries"].append({
                         **{k: delivery[k] for k in ("id", "change_id", "subscription_id", "idempotency_key", "sent_at")},
@@ -141,7 +143,7 @@ def _write_bundle(store: Store, out: Path, targets: list[dict], *, company, doc_
 
 
 def _export_version(store, version, target, out, warc_out, warc_dir, entries_by_ref) -> dict:
-    capture = next(store.db.query("SELECT * FROM captures WHERE id = ?", [version["capture_id"]]))
+    capture = evidence_rows.row(store.db, "captures", version["capture_id"])
     text_file = f"versions/{version['id']}.md"
     (out / text_file).write_text(version["text"], "utf-8")
     warc = None
@@ -186,7 +188,7 @@ def _chain_segment(db, manifest) -> dict:
             for item in manifest[key] if item.get("ledger_seq")]
     if not seqs:
         return {"entries": [], "anchor_prev_hash": None, "head": None}
-    entries = list(db.query("SELECT * FROM ledger WHERE seq >= ? ORDER BY seq", [min(seqs)]))
+    entries = ledger_rows.entries(db, first_seq=min(seqs))
     # Entries of other companies stay in the segment (only their hashes) so the chain is whole.
     return {"entries": entries, "anchor_prev_hash": entries[0]["prev_hash"],
             "head": {"seq": entries[-1]["seq"], "entry_hash": entries[-1]["entry_hash"]}}

@@ -23,6 +23,9 @@ Two entry formats (docs/evidence.md, "The ledger"):
 import hashlib
 import json
 
+from monitor.store import evidence_rows
+from monitor.store import ledger as ledger_rows
+
 GENESIS = "0" * 64
 VERSION_FIELDS = ("target_id", "text_sha256", "compare_sha256", "snapshot_sha256", "capture_id",
                   "first_seen_at", "extractor_version", "returns_to_version_id")
@@ -91,8 +94,8 @@ def bound(db, kind: str, row: dict) -> dict:
     """What a format-2 entry binds for ``row``: its ledger fields plus what a bundle asserts."""
     content = canonical(kind, row)
     if kind == "version":
-        capture = _one(db, "SELECT * FROM captures WHERE id = ?", row["capture_id"]) or {}
-        target = _one(db, "SELECT * FROM targets WHERE id = ?", row["target_id"]) or {}
+        capture = evidence_rows.row(db, "captures", row["capture_id"]) or {}
+        target = evidence_rows.row(db, "targets", row["target_id"]) or {}
         content.update({
             "company": target.get("company"), "doc_type": target.get("doc_type"),
             "target_url": target.get("url"),
@@ -113,19 +116,13 @@ def row_bound(db, kind: str, row: dict) -> dict:
 def target_of(db, kind: str, row: dict) -> int | None:
     """The target a row belongs to (a delivery: its change's target)."""
     if kind == "delivery":
-        found = db.execute("SELECT target_id FROM changes WHERE id = ?", [row["change_id"]]).fetchone()
-        return found[0] if found else None
+        return evidence_rows.change_target_id(db, row["change_id"])
     return row.get("target_id")
-
-
-def _one(db, sql: str, *params) -> dict | None:
-    rows = list(db.query(sql, list(params)))
-    return dict(rows[0]) if rows else None
 
 
 def append(db, kind: str, row: dict, recorded_at: str) -> dict:
     """Append a (format 2) entry for ``row`` (call inside the transaction that writes the row)."""
-    head = db.execute("SELECT seq, entry_hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
+    head = ledger_rows.head_link(db)
     seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
     content = canonical_json(bound(db, kind, row))
     digest = hashlib.sha256(content.encode("utf-8")).hexdigest()
@@ -135,7 +132,7 @@ def append(db, kind: str, row: dict, recorded_at: str) -> dict:
              "entry_hash": entry_hash(seq, kind, row["id"], digest, recorded_at, prev,
                                       format=FORMAT, target_id=target_id),
              "format": FORMAT, "target_id": target_id, "content": content}
-    db["ledger"].insert(entry)
+    ledger_rows.insert_entry(db, entry)
     return entry
 
 
@@ -172,7 +169,7 @@ def check_chain(entries: list[dict], anchor_prev_hash: str | None = None) -> str
 def verify_store(store) -> list[str]:
     """Check the whole ledger against the database; return problems, first broken link first."""
     db = store.db
-    entries = list(db.query("SELECT * FROM ledger ORDER BY seq"))
+    entries = ledger_rows.entries(db)
     problems = []
     if entries and entries[0]["seq"] != 1:
         problems.append(f"ledger entries 1–{entries[0]['seq'] - 1} are missing (deleted)")
@@ -182,21 +179,20 @@ def verify_store(store) -> list[str]:
     covered = {kind: set() for kind in TABLES}
     for entry in entries:
         covered[entry["kind"]].add(entry["ref_id"])
-        rows = list(db.query(f"SELECT * FROM {TABLES[entry['kind']]} WHERE id = ?", [entry["ref_id"]]))
+        row = evidence_rows.row(db, TABLES[entry["kind"]], entry["ref_id"])
         label = f"{entry['kind']} {entry['ref_id']} (ledger entry {entry['seq']})"
-        if not rows:
+        if row is None:
             problems.append(f"{label}: the row is missing (deleted)")
         elif (entry.get("format") or 1) < 2:
-            if content_hash(entry["kind"], _with_channel(entry["kind"], rows[0], db)) != entry["content_hash"]:
+            if content_hash(entry["kind"], _with_channel(entry["kind"], row, db)) != entry["content_hash"]:
                 problems.append(f"{label}: the row was edited after it was recorded")
         else:
-            problem = _compare_bound(db, entry, rows[0], label)
+            problem = _compare_bound(db, entry, row, label)
             if problem:
                 problems.append(problem)
     problems += check_version_texts(db)
     for kind, table in TABLES.items():
-        where = " WHERE status = 'sent'" if kind == "delivery" else ""
-        for (row_id,) in db.execute(f"SELECT id FROM {table}{where}"):
+        for row_id in evidence_rows.row_ids(db, table, sent_only=kind == "delivery"):
             if row_id not in covered[kind]:
                 problems.append(f"{kind} {row_id}: has no ledger entry (inserted outside policywatch)")
     return problems
@@ -223,7 +219,7 @@ def _compare_bound(db, entry: dict, row: dict, label: str) -> str | None:
 def check_version_texts(db) -> list[str]:
     """Every version's text against its ``text_sha256`` (which the ledger covers)."""
     problems = []
-    for version_id, text, digest in db.execute("SELECT id, text, text_sha256 FROM versions ORDER BY id"):
+    for version_id, text, digest in evidence_rows.version_texts(db):
         if hashlib.sha256((text or "").encode("utf-8")).hexdigest() != digest:
             problems.append(f"version {version_id}: its text does not match its text_sha256 "
                             "(versions.text was edited)")
@@ -238,18 +234,18 @@ def _with_channel(kind: str, row: dict, db) -> dict:
 
 def delivery_channel(db, subscription_id: int) -> str:
     """The channel kind of a subscription (its apprise scheme), never its secret URL."""
-    found = db.execute("SELECT apprise_url FROM subscriptions WHERE id = ?", [subscription_id]).fetchone()
-    return found[0].split("://", 1)[0].lower() if found else "unknown"
+    found = evidence_rows.subscription_url(db, subscription_id)
+    return found.split("://", 1)[0].lower() if found is not None else "unknown"
 
 
 def delivery_recipient(db, subscription_id: int) -> str:
     """A subscription's recipient as a bundle shows it: the redacted apprise URL."""
     from notify.subscriptions import redact
-    found = db.execute("SELECT apprise_url FROM subscriptions WHERE id = ?", [subscription_id]).fetchone()
-    return redact(found[0]) if found else "unknown"
+    found = evidence_rows.subscription_url(db, subscription_id)
+    return redact(found) if found is not None else "unknown"
 
 
 def append_delivery(db, delivery_id: int, recorded_at: str) -> dict:
     """Ledger entry for a delivery just marked sent (call in the same transaction)."""
-    row = dict(next(db.query("SELECT * FROM deliveries WHERE id = ?", [delivery_id])))
+    row = evidence_rows.row(db, "deliveries", delivery_id)
     return append(db, "delivery", _with_channel("delivery", row, db), recorded_at)

@@ -23,6 +23,8 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from monitor.evidence import ledger, tsp
 from monitor.errors import InputError, PolicywatchError, StoreError
+from monitor.store import ledger as ledger_rows
+from monitor.store import timestamps as timestamp_rows
 from monitor.timeutil import now_iso
 
 log = logging.getLogger("policywatch.timestamps")
@@ -130,16 +132,11 @@ def request_token(url: str, line: bytes, entry_hash: str, *, timeout: float = DE
     return body, info
 
 
-def _head(db) -> dict | None:
-    rows = list(db.query("SELECT * FROM ledger ORDER BY seq DESC LIMIT 1"))
-    return rows[0] if rows else None
-
-
 def _record_failure(store, seq: int | None, shown_url: str, message: str) -> None:
     try:
         with store.transaction() as db:
-            db["timestamp_failures"].insert({"attempted_at": now_iso(), "seq": seq, "tsa_url": shown_url,
-                                             "error": message})
+            timestamp_rows.insert_failure(db, {"attempted_at": now_iso(), "seq": seq, "tsa_url": shown_url,
+                                               "error": message})
     except StoreError as error:  # the failure is still reported; losing its row loses no evidence
         log.warning("could not record the timestamp failure: %s", error)
 
@@ -154,11 +151,10 @@ def timestamp_head(store, settings: TsaSettings, *, force: bool = False) -> dict
         raise InputError("no timestamp authority: pass --tsa URL or set POLICYWATCH_TSA_URL")
     shown = redact_url(settings.url)
     trusted = settings.trusted()
-    head = _head(store.db)
+    head = ledger_rows.head(store.db)
     if head is None:
         raise InputError("the ledger is empty: nothing to timestamp yet")
-    existing = list(store.db.query("SELECT * FROM ledger_timestamps WHERE seq = ? AND tsa_url = ? ORDER BY id",
-                                   [head["seq"], shown]))
+    existing = timestamp_rows.tokens_of_entry(store.db, head["seq"], shown)
     if existing and not force:
         return {**_public(existing[0]), "skipped": True}
     line = ledger.line_of(head)
@@ -176,7 +172,7 @@ def timestamp_head(store, settings: TsaSettings, *, force: bool = False) -> dict
            "tsa_name": info.tsa_name, "token_der": der, "token_sha256": hashlib.sha256(der).hexdigest(),
            "requested_at": now_iso()}
     with store.transaction() as db:
-        row["id"] = db["ledger_timestamps"].insert(row).last_pk
+        row["id"] = timestamp_rows.insert_token(db, row)
     return {**_public(row), "skipped": False, "trusted": info.trusted}
 
 
@@ -189,7 +185,7 @@ def timestamp_head_if_configured(store, *, warn: Callable[[str], None] | None = 
     warn = warn or log.warning
     try:
         settings = TsaSettings.from_env()
-        if not settings.url or _head(store.db) is None:
+        if not settings.url or ledger_rows.head(store.db) is None:
             return None
         stamped = timestamp_head(store, settings)
         return None if stamped["skipped"] else stamped
@@ -207,18 +203,12 @@ def _public(row: dict) -> dict:
 
 def stored_timestamps(db, *, first_seq: int = 0, last_seq: int | None = None) -> list[dict]:
     """Stored tokens (with their DER) covering entries ``first_seq``..``last_seq``, oldest first."""
-    sql = "SELECT * FROM ledger_timestamps WHERE seq >= ?"
-    params: list = [first_seq]
-    if last_seq is not None:
-        sql += " AND seq <= ?"
-        params.append(last_seq)
-    return list(db.query(sql + " ORDER BY seq, id", params))
+    return timestamp_rows.tokens(db, first_seq=first_seq, last_seq=last_seq)
 
 
 def last_failure(db) -> dict | None:
     """The most recent failed request, if any."""
-    rows = list(db.query("SELECT * FROM timestamp_failures ORDER BY id DESC LIMIT 1"))
-    return rows[0] if rows else None
+    return timestamp_rows.last_failure(db)
 
 
 def verify_timestamps(db, trusted: list | None) -> tuple[list[str], int]:
@@ -227,15 +217,15 @@ def verify_timestamps(db, trusted: list | None) -> tuple[list[str], int]:
     rows = stored_timestamps(db)
     for row in rows:
         label = f"timestamp {row['id']} (ledger entry {row['seq']}, {row['tsa_url']})"
-        found = db.execute("SELECT entry_hash FROM ledger WHERE seq = ?", [row["seq"]]).fetchone()
+        found = ledger_rows.entry_hash(db, row["seq"])
         if found is None:
             problems.append(f"{label}: its ledger entry is missing (deleted)")
             continue
-        if found[0] != row["entry_hash"]:
+        if found != row["entry_hash"]:
             problems.append(f"{label}: the ledger entry's hash is not the one timestamped (the entry was edited)")
             continue
         try:
-            info = tsp.check_token(row["token_der"], found[0], trusted)
+            info = tsp.check_token(row["token_der"], found, trusted)
         except tsp.TokenInvalid as invalid:
             problems.append(f"{label}: {invalid}")
             continue

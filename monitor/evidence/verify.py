@@ -16,7 +16,7 @@ from pathlib import Path
 from monitor.evidence import ledger, tsp
 from monitor.errors import ExtractionError
 from monitor.extract.extractor import EXTRACTOR_VERSION, extract
-from monitor.evidence.warc import _warc_date, payload_digest, read_records
+from monitor.evidence.warc_records import _warc_date, payload_digest, read_records
 
 
 class BundleBroken(Exception):

@@ -11,12 +11,16 @@ import sqlite3
 import threading
 import unicodedata
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+import sqlite_utils
+
 from monitor.errors import StoreError
-from monitor.store.database import sha256_hex
+from monitor.store.database import Store, sha256_hex
+from monitor.store.health import status_report
 
 PAGE_SIZE = 50
 SEARCH_PAGE_SIZE = 20
@@ -68,15 +72,14 @@ def open_readonly(path: str | Path) -> sqlite3.Connection:
     return conn
 
 
-def _decode_change(row: sqlite3.Row) -> dict:
+def _decode_change(row: sqlite3.Row, summarise: Callable[[dict], dict] | None) -> dict:
     change = dict(row)
     for key in ("topics", "evidence", "hunks"):
         if key in change:
             change[key] = json.loads(change[key] or "[]")
     change["slug"] = slugify(change.get("company"))
-    if "evidence" in change and "class" in change:
-        from monitor.compare.summary import of
-        change["summary"] = of(change)
+    if summarise is not None and "evidence" in change and "class" in change:
+        change["summary"] = summarise(change)
     return change
 
 
@@ -122,10 +125,14 @@ class Page:
 
 
 class Queries:
-    """All the reads the web needs, over one thread-local read-only connection per thread."""
+    """All the reads the web needs, over one thread-local read-only connection per thread.
 
-    def __init__(self, path: str | Path):
+    ``summarise`` gives each change read its plain-language ``summary`` (the web passes
+    ``monitor.compare.summary.of``: the phrasing is the comparison's, above the store)."""
+
+    def __init__(self, path: str | Path, summarise: Callable[[dict], dict] | None = None):
         self.path = str(path)
+        self._summarise = summarise
         self._local = threading.local()
         conn = open_readonly(self.path)  # fail at start-up, not on the first request
         # Older stores lack later migrations' columns; the web reads them only where present.
@@ -150,6 +157,10 @@ class Queries:
         row = self.conn.execute("SELECT count(*), max(id), max(detected_at), "
                                 "total(length(summary)) FROM changes").fetchone()
         return "-".join(str(value) for value in row)
+
+    def status_report(self) -> dict:
+        """``monitor.store.health.status_report`` over this thread's read-only connection."""
+        return status_report(Store(sqlite_utils.Database(self.conn), self.path))
 
     def _all(self, sql: str, params=()) -> list[dict]:
         return [dict(row) for row in self.conn.execute(sql, params)]
@@ -264,7 +275,7 @@ class Queries:
         sql = (f"SELECT {self._CHANGE_COLUMNS}, {self._change_source} AS source "
                f"FROM changes c JOIN targets t ON t.id = c.target_id"
                f"{' WHERE ' + ' AND '.join(clauses) if clauses else ''} ORDER BY c.id DESC LIMIT ?")
-        rows = [_decode_change(row) for row in self.conn.execute(sql, [*params, size + 1])]
+        rows = [_decode_change(row, self._summarise) for row in self.conn.execute(sql, [*params, size + 1])]
         has_next = len(rows) > size
         rows = rows[:size]
         return Page(rows, next_before=rows[-1]["id"] if has_next else None, has_next=has_next)
@@ -276,7 +287,7 @@ class Queries:
             f"JOIN targets t ON t.id = c.target_id WHERE c.id = ?", [change_id]).fetchone()
         if row is None:
             raise NotFound(f"change {change_id}")
-        change = _decode_change(row)
+        change = _decode_change(row, self._summarise)
         change["old"] = self.version(change["from_version_id"])
         change["new"] = self.version(change["to_version_id"])
         for side in ("old", "new"):

@@ -1,157 +1,35 @@
-"""The store's schema and its migrations.
+"""The store's schema and its migrations, on sqlite-utils' ``Migrations``.
 
-Each migration is a function applied once, in order; ``PRAGMA user_version`` records how many
-have run, so ``migrate`` is idempotent and safe on every open.
+Each migration is a function applied once, in order, recorded by name in ``_sqlite_migrations``
+(set ``policywatch``). Databases made before that table existed recorded in ``PRAGMA
+user_version`` how many of ``MIGRATIONS`` had run: ``migrate`` adopts them (records those as
+applied, runs none again). ``user_version`` is still kept equal to the number applied, so an
+older policywatch opening a newer database does not redo any. ``migrate`` is idempotent and
+safe on every open.
+
+Moving channel URLs out of the database (``_move_channel_secrets_out``) is the notifier's
+business: it listens to ``events.CHANNEL_URLS_MIGRATING`` (``notify.install``); the store
+never imports the notifier.
 """
 
+import datetime
 from collections.abc import Callable
 
 import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from monitor import events
+from monitor.errors import StoreError
+from monitor.store import schema_core
+
+MIGRATION_SET = "policywatch"
 
 
 def _create_core_tables(db: sqlite_utils.Database) -> None:
-    db["targets"].create(
-        {
-            "id": int,
-            "company": str,
-            "doc_type": str,
-            "url": str,
-            "select_css": str,  # JSON list of CSS selectors
-            "remove_css": str,  # JSON list of CSS selectors
-            "every_seconds": int,
-            "etag": str,
-            "last_modified": str,
-            "next_fetch_at": str,
-            "state": str,  # new | ok | failing | broken
-            "consecutive_failures": int,
-            "last_error": str,
-            "last_success_at": str,
-            "created_at": str,
-        },
-        pk="id",
-        not_null={"company", "doc_type", "url", "state"},
-        defaults={"state": "new", "consecutive_failures": 0, "select_css": "[]", "remove_css": "[]"},
-    )
-    db["targets"].create_index(["url", "doc_type"], unique=True)
-    db["targets"].create_index(["next_fetch_at"])
-
-    db["snapshots"].create(
-        {"sha256": str, "content_type": str, "size": int, "body_zlib": bytes, "created_at": str},
-        pk="sha256",
-    )
-
-    db["captures"].create(
-        {
-            "id": int,
-            "target_id": int,
-            "started_at": str,
-            "fetched_at": str,
-            "url": str,
-            "final_url": str,
-            "status": int,
-            "headers": str,  # JSON object of response headers
-            "content_type": str,
-            "body_sha256": str,
-            "body_size": int,
-            "elapsed_ms": int,
-            "outcome": str,  # first-version | new-version | unchanged | not-modified | error
-            "error_kind": str,
-            "error": str,
-            "version_id": int,
-        },
-        pk="id",
-        foreign_keys=[("target_id", "targets", "id")],
-    )
-    db["captures"].create_index(["target_id", "fetched_at"])
-
-    db["versions"].create(
-        {
-            "id": int,
-            "target_id": int,
-            "text": str,
-            "text_sha256": str,
-            "compare_sha256": str,  # hash of the text as compared (dates, URLs ignored)
-            "snapshot_sha256": str,
-            "capture_id": int,
-            "first_seen_at": str,
-            "last_seen_at": str,
-            "extractor_version": str,
-            "returns_to_version_id": int,
-            "chain_hash": str,
-        },
-        pk="id",
-        foreign_keys=[("target_id", "targets", "id")],
-    )
-    db["versions"].create_index(["target_id", "id"])
-    db["versions"].enable_fts(["text"], create_triggers=True, tokenize="porter")
-
-    db["changes"].create(
-        {
-            "id": int,
-            "target_id": int,
-            "from_version_id": int,
-            "to_version_id": int,
-            "detected_at": str,
-            "class": str,
-            "severity": int,
-            "topics": str,  # JSON list
-            "direction": str,
-            "evidence": str,  # JSON list of {sentence, rule, topics}
-            "hunks": str,  # JSON list of diff hunks, the `changes` of `policywatch diff --json`
-            "chars_added": int,
-            "chars_removed": int,
-            "classifier": str,
-        },
-        pk="id",
-        foreign_keys=[("target_id", "targets", "id")],
-    )
-    db["changes"].create_index(["target_id", "id"])
-
-    db["subscriptions"].create(
-        {
-            "id": int,
-            "name": str,
-            "apprise_url": str,  # redacted since _move_channel_secrets_out; the full URL: secret_ref
-            "companies": str,  # JSON list; empty means all
-            "doc_types": str,
-            "topics": str,
-            "min_severity": int,
-            "class_filter": str,  # material | editorial | any
-            "digest": str,  # none | daily | weekly
-            "format": str,  # text | markdown | html
-            "active": int,
-            "created_at": str,
-        },
-        pk="id",
-        defaults={"active": 1, "min_severity": 1, "class_filter": "material", "digest": "none",
-                  "format": "text", "companies": "[]", "doc_types": "[]", "topics": "[]"},
-    )
-
-    db["deliveries"].create(
-        {
-            "id": int,
-            "change_id": int,
-            "subscription_id": int,
-            "idempotency_key": str,
-            "status": str,  # pending | sending | sent | failed | dead | cancelled | digest
-            "attempts": int,
-            "next_attempt_at": str,
-            "last_error": str,
-            "created_at": str,
-            "sent_at": str,
-        },
-        pk="id",
-        foreign_keys=[("change_id", "changes", "id"), ("subscription_id", "subscriptions", "id")],
-        defaults={"status": "pending", "attempts": 0},
-    )
-    db["deliveries"].create_index(["idempotency_key"], unique=True)
-    db["deliveries"].create_index(["status", "next_attempt_at"])
-
-    db["delivery_attempts"].create(
-        {"id": int, "delivery_id": int, "attempted_at": str, "ok": int, "error": str},
-        pk="id",
-        foreign_keys=[("delivery_id", "deliveries", "id")],
-    )
+    schema_core.create_targets_and_snapshots(db)
+    schema_core.create_captures_and_versions(db)
+    schema_core.create_changes(db)
+    schema_core.create_notify_tables(db)
 
 
 def _add_evidence(db: sqlite_utils.Database) -> None:
@@ -290,8 +168,15 @@ def _move_channel_secrets_out(db: sqlite_utils.Database) -> None:
     """Channel credentials leave the shared database for a secrets file (docs/decisions/0013):
     ``apprise_url`` keeps the redacted URL, ``secret_ref`` says where the full one is."""
     db["subscriptions"].add_column("secret_ref", str)  # file:<id> | env:<NAME>
-    from notify.secrets import move_urls_out  # the notifier owns its secrets' format
-    move_urls_out(db)
+    waiting = db.execute("SELECT count(*) FROM subscriptions WHERE secret_ref IS NULL "
+                         "AND apprise_url IS NOT NULL").fetchone()[0]
+    if not waiting:
+        return
+    # The notifier owns its secrets' format (and apprise, which redacts): it does the move.
+    if not any(event == events.CHANNEL_URLS_MIGRATING for event, _ in events.registered()):
+        raise StoreError("this database keeps channel URLs that must move to the secrets file "
+                         "before it can be used: open it with the policywatch command")
+    events.emit(events.CHANNEL_URLS_MIGRATING, None, {"db": db})
 
 
 def _add_change_summaries(db: sqlite_utils.Database) -> None:
@@ -338,15 +223,41 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
 ]
 
 
+def _numbered(number: int, step: Callable[[sqlite_utils.Database], None]):
+    """``step``, then ``PRAGMA user_version = number``, in the step's transaction."""
+    def run(db: sqlite_utils.Database) -> None:
+        step(db)
+        # PRAGMA user_version takes no parameters; number is an int we control.
+        db.execute(f"PRAGMA user_version = {int(number)}")
+    return run
+
+
+SCHEMA = Migrations(MIGRATION_SET)
+for _number, _step in enumerate(MIGRATIONS, start=1):
+    SCHEMA(name=_step.__name__)(_numbered(_number, _step))
+
+
+def _adopt_numbered(db: sqlite_utils.Database) -> None:
+    """A database from before ``Migrations``: record as applied the first ``user_version`` of
+    ``MIGRATIONS`` (what the older policywatch ran), so that none runs twice."""
+    if SCHEMA.applied(db):
+        return
+    ran = db.execute("PRAGMA user_version").fetchone()[0]
+    if not ran:
+        return
+    adopted_at = str(datetime.datetime.now(datetime.timezone.utc))
+    with db.atomic():
+        SCHEMA.ensure_migrations_table(db)
+        db[SCHEMA.migrations_table].insert_all(
+            {"migration_set": MIGRATION_SET, "name": step.__name__, "applied_at": adopted_at}
+            for step in MIGRATIONS[:ran])
+
+
 def migrate(db: sqlite_utils.Database) -> int:
     """Apply the migrations not yet applied; return the schema version now in force."""
-    current = db.execute("PRAGMA user_version").fetchone()[0]
-    for number, migration in enumerate(MIGRATIONS[current:], start=current + 1):
-        with db.atomic():
-            migration(db)
-            # PRAGMA user_version takes no parameters; number is an int we control.
-            db.execute(f"PRAGMA user_version = {int(number)}")
-    if current < len(MIGRATIONS):
+    _adopt_numbered(db)
+    if SCHEMA.pending(db):
+        SCHEMA.apply(db)
         # Old page images (e.g. of rows a migration rewrote) leave the -wal file.
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return len(MIGRATIONS)

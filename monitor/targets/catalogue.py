@@ -24,8 +24,8 @@ from monitor.store.database import (
     DEFAULT_EVERY_SECONDS,
     RENDER_MODES,
     Store,
-    check_new_target,
 )
+from monitor.targets.checks import check_new_target
 from monitor.timeutil import parse_interval
 
 

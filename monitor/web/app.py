@@ -12,7 +12,6 @@ from datetime import datetime, timezone
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
-import sqlite_utils
 from starlette.applications import Starlette
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.requests import Request
@@ -20,9 +19,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from monitor.compare.summary import of as summary_of
 from monitor.errors import StoreError
-from monitor.store.health import status_report
-from monitor.store.database import Store
 from monitor.web import api, feeds, pages
 from monitor.store.read_model import MAX_SQL_INT, ChangeFilter, NotFound, Queries, parse_id
 from monitor.web.render import CSP, Links, make_environment
@@ -142,7 +140,7 @@ def create_app(db_path: str, base_url: str = "") -> SecurityHeaders:
     """The ASGI app over the store at ``db_path``. ``base_url`` is the public URL that feed ids,
     citations and API links are built from (``DEFAULT_BASE_URL`` without one): the same whatever
     ``Host`` a request claims."""
-    queries = Queries(db_path)
+    queries = Queries(db_path, summarise=summary_of)
     env = make_environment()
     links = Links(base_url or DEFAULT_BASE_URL)
 
@@ -156,6 +154,29 @@ def create_app(db_path: str, base_url: str = "") -> SecurityHeaders:
 
     def not_found(request: Request, what: str = "") -> HTMLResponse:
         return page(request, "error.html", {"title": "Not found", "message": f"Not found: {what}"}, 404)
+
+    async def on_not_found(request: Request, error: Exception):
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": f"not found: {error}"}, status_code=404)
+        return not_found(request, str(error) if isinstance(error, NotFound) else request.url.path)
+
+    async def on_store_error(request: Request, error: Exception):
+        # Not the error itself: it names the database file.
+        return page(request, "error.html", {"title": "Store unavailable", "message":
+                    "The database cannot be read right now; try again shortly."}, 503)
+
+    routes = [
+        *_page_routes(queries, page, links_for), *_feed_routes(queries, env, links_for),
+        *_api_routes(queries, links_for),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+    app = Starlette(routes=routes, exception_handlers={
+        NotFound: on_not_found, 404: on_not_found, StoreError: on_store_error})
+    return SecurityHeaders(app)
+
+
+def _page_routes(queries: Queries, page, links_for) -> list[Route]:
+    """The HTML pages; ``page(request, template, context, status)`` renders one."""
 
     def home(request: Request):
         params = request.query_params
@@ -205,6 +226,17 @@ def create_app(db_path: str, base_url: str = "") -> SecurityHeaders:
             queries, (params.get("q") or "").strip(), _page(params.get("page")),
             "current" if params.get("scope") == "current" else ""))
 
+    return [
+        Route("/", home), Route("/companies/", companies), Route("/company/{slug}/", company),
+        Route("/document/{id:id}/", document), Route("/change/{id:id}/", change),
+        Route("/version/{id:id}/", version), Route("/capture/{id:id}/raw", raw),
+        Route("/compare/", compare), Route("/search/", search),
+    ]
+
+
+def _feed_routes(queries: Queries, env, links_for) -> list[Route]:
+    """The Atom feeds and the CSV export."""
+
     def feed(request: Request):
         kind = request.path_params.get("kind", "all")
         key = request.path_params.get("key", "")
@@ -220,7 +252,8 @@ def create_app(db_path: str, base_url: str = "") -> SecurityHeaders:
     def export_csv(request: Request):
         # A weak validator from the changes' state and the query: the CSV streams, so it is never
         # hashed whole.
-        etag = 'W/"' + hashlib.sha256(f"{queries.changes_state()}?{request.url.query}".encode()).hexdigest()[:32] + '"'
+        state = f"{queries.changes_state()}?{request.url.query}"
+        etag = 'W/"' + hashlib.sha256(state.encode()).hexdigest()[:32] + '"'
         if _etag_matches(request, etag):
             return Response(status_code=304, headers={"etag": etag})
         rows = feeds.csv_rows(queries, links_for(request), ChangeFilter.from_params(request.query_params))
@@ -229,6 +262,15 @@ def create_app(db_path: str, base_url: str = "") -> SecurityHeaders:
         first = next(rows)
         return StreamingResponse(_chain(first, rows), media_type="text/csv; charset=utf-8", headers={
             "content-disposition": 'attachment; filename="policywatch-changes.csv"', "etag": etag})
+
+    return [
+        Route("/feeds/{kind:str}.atom", feed), Route("/feeds/{kind:str}/{key:str}.atom", feed),
+        Route("/export/changes.csv", export_csv),
+    ]
+
+
+def _api_routes(queries: Queries, links_for) -> list[Route]:
+    """The JSON API and ``/health``."""
 
     def api_changes(request: Request):
         params = request.query_params
@@ -271,38 +313,18 @@ def create_app(db_path: str, base_url: str = "") -> SecurityHeaders:
     def health(request: Request):
         # For load balancers and uptime probes: 200 when healthy, 503 with the reasons when
         # targets are broken or alerts are dead. Read-only, like every page.
-        report = status_report(Store(sqlite_utils.Database(queries.conn), str(db_path)))
+        report = queries.status_report()
         # The server's file layout is nobody's business on a public endpoint (status keeps it).
         report["database"].pop("path", None)
         return JSONResponse(report, status_code=200 if report["healthy"] else 503)
 
-    async def on_not_found(request: Request, error: Exception):
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": f"not found: {error}"}, status_code=404)
-        return not_found(request, str(error) if isinstance(error, NotFound) else request.url.path)
-
-    async def on_store_error(request: Request, error: Exception):
-        # Not the error itself: it names the database file.
-        return page(request, "error.html", {"title": "Store unavailable", "message":
-                    "The database cannot be read right now; try again shortly."}, 503)
-
-    routes = [
-        Route("/", home), Route("/companies/", companies), Route("/company/{slug}/", company),
-        Route("/document/{id:id}/", document), Route("/change/{id:id}/", change),
-        Route("/version/{id:id}/", version), Route("/capture/{id:id}/raw", raw),
-        Route("/compare/", compare), Route("/search/", search),
-        Route("/feeds/{kind:str}.atom", feed), Route("/feeds/{kind:str}/{key:str}.atom", feed),
-        Route("/export/changes.csv", export_csv),
+    return [
         Route("/api/changes", api_changes), Route("/api/changes/{id:id}", api_change),
         Route("/api/companies", api_companies), Route("/api/companies/{slug}", api_company),
         Route("/api/documents/{id:id}", api_document), Route("/api/versions/{id:id}", api_version),
         Route("/api/compare", api_compare), Route("/api/search", api_search),
         Route("/health", health),
-        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers={
-        NotFound: on_not_found, 404: on_not_found, StoreError: on_store_error})
-    return SecurityHeaders(app)
 
 
 def app_from_environment() -> SecurityHeaders:

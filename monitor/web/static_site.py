@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 from monitor.compare.classify import TOPICS
+from monitor.compare.summary import of as summary_of
 from monitor.web import feeds, pages
 from monitor.store.read_model import ChangeFilter, Queries
 from monitor.web.render import Links, make_environment
@@ -63,7 +64,7 @@ class _Writer:
 
 def build(db_path: str, out_dir: str | Path, base_url: str) -> dict:
     """Render the whole site under ``out_dir``; return ``{"files": N}``."""
-    q = Queries(db_path)
+    q = Queries(db_path, summarise=summary_of)
     env = make_environment()
     links = StaticLinks(base_url)
     out = Path(out_dir)

@@ -73,7 +73,7 @@ def test_the_migration_adds_the_column_and_old_changes_get_summaries(tmp_path):
         "class": change["class"], "severity": change["severity"], "topics": "[]", "direction": "none",
         "evidence": json.dumps(change["evidence"]), "hunks": json.dumps(change["hunks"]),
         "classifier": "rules"}).last_pk  # as stored before the migration: no summary
-    assert store.get_change(change_id)["summary"]["headline"] == CASES[0]["headline"]  # lazily
+    assert summary.of(store.get_change(change_id))["headline"] == CASES[0]["headline"]  # lazily
     assert summary.refresh(store.db) == 1
     assert json.loads(store.db["changes"].get(change_id)["summary"])["headline"] == CASES[0]["headline"]
     assert summary.refresh(store.db) == 0

@@ -127,6 +127,9 @@ def _old_database(db_path: Path, url: str, error: str) -> None:
     db.execute("ALTER TABLE changes DROP COLUMN summary")  # _add_change_summaries
     for column in ("format", "target_id", "content"):  # _add_ledger_format_2
         db.execute(f"ALTER TABLE ledger DROP COLUMN {column}")
+    # Kept as policywatch kept it then: no _sqlite_migrations, the migrations run counted in
+    # user_version (monitor/store/schema.py adopts such a database).
+    db.execute("DROP TABLE _sqlite_migrations")
     version = MIGRATIONS.index(_move_channel_secrets_out)
     db.execute(f"PRAGMA user_version = {version}")
     db.commit()
