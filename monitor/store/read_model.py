@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from monitor.errors import StoreError
+from monitor.errors import PolicywatchError, StoreError
 from monitor.store.database import sha256_hex
 
 PAGE_SIZE = 50
@@ -40,7 +40,7 @@ def parse_id(value, default: int = 0) -> int:
     return number if number <= MAX_SQL_INT else default
 
 
-class NotFound(LookupError):
+class NotFound(PolicywatchError, LookupError):
     """The requested company, document, version or change does not exist."""
 
 

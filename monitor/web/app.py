@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from monitor.config import reload
 from monitor.errors import StoreError
 from monitor.store.health import status_report
 from monitor.store.database import Store
@@ -307,5 +308,5 @@ def create_app(db_path: str, base_url: str = "") -> SecurityHeaders:
 
 def app_from_environment() -> SecurityHeaders:
     """The app for uvicorn's worker processes (``serve --workers N``)."""
-    import os
-    return create_app(os.environ["POLICYWATCH_WEB_DB"], os.environ.get("POLICYWATCH_WEB_BASE_URL", ""))
+    settings = reload()  # serve set these variables after this process's config was first read
+    return create_app(settings.web_db, settings.web_base_url)
