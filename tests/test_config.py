@@ -80,7 +80,8 @@ def test_defaults_agree_with_the_code_that_had_them():
 def test_defaults_and_parsing():
     assert Config.from_environ({}) == Config()
     parsed = Config.from_environ({"POLICYWATCH_DB": "x.db", "POLICYWATCH_NOTIFY_MAX_ATTEMPTS": "3",
-                                  "POLICYWATCH_TSA_TIMEOUT": "2.5", "POLICYWATCH_ALLOW_PRIVATE_TARGETS": "yes",
+                                  "POLICYWATCH_TSA_TIMEOUT": "2.5",
+                                  "POLICYWATCH_ALLOW_PRIVATE_TARGETS": "yes",
                                   "POLICYWATCH_ROBOTS": "OBEY", "POLICYWATCH_TSA_URL": ""})
     assert (parsed.db, parsed.notify_max_attempts, parsed.tsa_timeout) == ("x.db", 3, 2.5)
     assert parsed.allow_private_targets and parsed.robots == "obey" and parsed.tsa_url is None
@@ -91,7 +92,8 @@ def test_defaults_and_parsing():
 
 
 @pytest.mark.parametrize("name,value,says", [
-    ("POLICYWATCH_NOTIFY_MAX_ATTEMPTS", "many", "POLICYWATCH_NOTIFY_MAX_ATTEMPTS must be a whole number, not 'many'"),
+    ("POLICYWATCH_NOTIFY_MAX_ATTEMPTS", "many",
+     "POLICYWATCH_NOTIFY_MAX_ATTEMPTS must be a whole number, not 'many'"),
     ("POLICYWATCH_TSA_TIMEOUT", "soon", "POLICYWATCH_TSA_TIMEOUT must be a number, not 'soon'"),
     ("POLICYWATCH_WAYBACK_DELAY", "-1", "POLICYWATCH_WAYBACK_DELAY must be at least 0, not '-1'"),
     ("POLICYWATCH_ROBOTS", "maybe", "POLICYWATCH_ROBOTS must be 'ignore' or 'obey', not 'maybe'"),
