@@ -16,11 +16,13 @@ itself is outside this check (docs/extraction.md).
 
 import asyncio
 import ipaddress
-import os
 import time
 from urllib.parse import urlsplit
 
 from scrapy.exceptions import IgnoreRequest
+
+from monitor.config import config
+from monitor.errors import PolicywatchError
 
 ALLOW_PRIVATE_ENV = "POLICYWATCH_ALLOW_PRIVATE_TARGETS"
 # Metadata services that sit outside the link-local range (AWS's IPv6 one, Alibaba Cloud's).
@@ -30,13 +32,13 @@ CGNAT = ipaddress.ip_network("100.64.0.0/10")
 CACHE_SECONDS = 60.0
 
 
-class BlockedAddressError(IgnoreRequest):
+class BlockedAddressError(IgnoreRequest, PolicywatchError):
     """The request's host resolves to an address policywatch must not fetch."""
 
 
 def private_targets_allowed() -> bool:
     """True when the operator allows private and loopback targets (``POLICYWATCH_ALLOW_PRIVATE_TARGETS=1``)."""
-    return os.environ.get(ALLOW_PRIVATE_ENV, "").strip().lower() in ("1", "true", "yes")
+    return config().allow_private_targets
 
 
 def refusal(address: str, allow_private: bool) -> str | None:

@@ -13,7 +13,7 @@ a clear ``render-unavailable`` capture error.
 
 from scrapy_playwright.page import PageMethod
 
-from monitor.evidence.chromium import CHROMIUM, CHROMIUM_ARGS, chromium_available
+from monitor.evidence.chromium import CHROMIUM_ARGS, chromium_available, chromium_path
 
 HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
 # Statuses that mean "a browser might get through" (bot management answers plain clients so).
@@ -24,7 +24,7 @@ SELECTOR_TIMEOUT_MS = 15_000
 
 def available() -> bool:
     """True when the system Chromium is installed."""
-    return chromium_available(CHROMIUM)
+    return chromium_available(chromium_path())
 
 
 def settings() -> dict:
@@ -34,7 +34,8 @@ def settings() -> dict:
     return {
         "DOWNLOAD_HANDLERS": {"http": HANDLER, "https": HANDLER},
         "PLAYWRIGHT_BROWSER_TYPE": "chromium",
-        "PLAYWRIGHT_LAUNCH_OPTIONS": {"executable_path": CHROMIUM, "headless": True, "args": CHROMIUM_ARGS},
+        "PLAYWRIGHT_LAUNCH_OPTIONS": {"executable_path": chromium_path(), "headless": True,
+                                      "args": CHROMIUM_ARGS},
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": 30_000,
     }
 

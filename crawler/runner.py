@@ -4,7 +4,6 @@ The Twisted reactor cannot be restarted, so everything that crawls in a process 
 ``run_crawl_script``: it starts Scrapy once and runs an async script that may crawl many times.
 """
 
-import os
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
@@ -17,14 +16,14 @@ from crawler import render
 from crawler.items import CaptureItem
 from crawler.recorder import CaptureRecorder, share, unshare
 from monitor import __version__
-from monitor.errors import InputError
+from monitor.config import config
 
 CrawlPass = Callable[[list[dict]], Awaitable[list[CaptureItem]]]
 
 
 def warc_dir(db_path: str) -> str:
     """Where WARC files go: ``POLICYWATCH_WARC_DIR``, else ``warc/`` beside the database."""
-    return os.environ.get("POLICYWATCH_WARC_DIR") or str(Path(db_path).resolve().parent / "warc")
+    return config().warc_dir or str(Path(db_path).resolve().parent / "warc")
 
 
 def crawler_settings(db_path: str, overrides: dict | None = None) -> Settings:
@@ -35,16 +34,14 @@ def crawler_settings(db_path: str, overrides: dict | None = None) -> Settings:
     settings.set("POLICYWATCH_WARC_DIR", warc_dir(db_path), priority="cmdline")
     # Operators identify themselves to the sites they watch, and choose a robots.txt policy
     # (docs/decisions/0006-daemon-and-politeness.md).
-    contact = os.environ.get("POLICYWATCH_CONTACT")
+    settings_from_env = config()
+    contact = settings_from_env.contact
     if contact:
         settings.set("USER_AGENT", f"policywatch/{__version__} (+{contact}; privacy-policy change monitor)",
                      priority="cmdline")
-    robots = os.environ.get("POLICYWATCH_ROBOTS", "ignore").lower()
-    if robots not in ("ignore", "obey"):
-        raise InputError(f"POLICYWATCH_ROBOTS must be 'ignore' or 'obey', not {robots!r}")
-    settings.set("ROBOTSTXT_OBEY", robots == "obey", priority="cmdline")
-    if os.environ.get("POLICYWATCH_RECORD_IN"):
-        settings.set("POLICYWATCH_RECORD_IN", os.environ["POLICYWATCH_RECORD_IN"].lower(), priority="cmdline")
+    settings.set("ROBOTSTXT_OBEY", settings_from_env.robots == "obey", priority="cmdline")
+    if settings_from_env.record_in:
+        settings.set("POLICYWATCH_RECORD_IN", settings_from_env.record_in, priority="cmdline")
     for key, value in (overrides or {}).items():
         settings.set(key, value, priority="cmdline")
     return settings

@@ -30,6 +30,10 @@ class InputError(PolicywatchError):
     """A file or argument given by the user cannot be used."""
 
 
+class ConfigError(InputError):
+    """A ``POLICYWATCH_*`` environment variable holds a value that cannot be used."""
+
+
 class MissingExtraError(PolicywatchError):
     """A command needs an optional extra (``pip install 'policywatch[EXTRA]'``) that is not installed."""
 

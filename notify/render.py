@@ -7,13 +7,13 @@ through the ``md`` filter, every excerpt is bounded (``excerpt`` filter), and a 
 exceeds the channel's limit is re-rendered with fewer, shorter excerpts before being cut.
 """
 
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
 
+from monitor.config import config
 from monitor.errors import InputError
 
 FORMATS = {"text": "txt", "markdown": "md", "html": "html"}
@@ -144,4 +144,4 @@ def check_templates(template_dir: str | None, sample_context_for: Callable[[str]
 
 def template_dir_from(setting: str | None) -> str | None:
     """The operator's template directory from an argument or ``POLICYWATCH_TEMPLATES``."""
-    return setting or os.environ.get("POLICYWATCH_TEMPLATES") or None
+    return setting or config().templates or None

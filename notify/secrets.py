@@ -25,6 +25,7 @@ import stat
 from collections.abc import Iterator
 from pathlib import Path
 
+from monitor.config import config
 from monitor.errors import InputError
 
 SECRETS_ENV = "POLICYWATCH_SECRETS"
@@ -38,7 +39,7 @@ class SecretMissing(InputError):
 
 def secrets_path(db_path: str | os.PathLike) -> Path:
     """Where the secrets file of the database at ``db_path`` is."""
-    configured = os.environ.get(SECRETS_ENV)
+    configured = config().secrets
     if configured:
         return Path(configured)
     db = Path(db_path)
@@ -199,7 +200,7 @@ def move_urls_out(db) -> int:
     if not rows:
         return 0
     path = _db_file(db)
-    if not path and not os.environ.get(SECRETS_ENV):
+    if not path and not config().secrets:
         raise InputError(f"cannot move channel URLs out of an in-memory database: set {SECRETS_ENV}")
     # Overwritten bytes are zeroed, so the old URLs do not linger in free pages.
     db.execute("PRAGMA secure_delete = ON")

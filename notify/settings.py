@@ -3,12 +3,9 @@
 Tests pass small delays as arguments; operators set ``POLICYWATCH_NOTIFY_*`` variables.
 """
 
-import os
 from dataclasses import dataclass, fields, replace
 
-from monitor.errors import InputError
-
-_ENV_PREFIX = "POLICYWATCH_NOTIFY_"
+from monitor.config import config
 
 
 @dataclass(frozen=True)
@@ -43,22 +40,11 @@ class NotifySettings:
 
     @classmethod
     def from_env(cls, **overrides) -> "NotifySettings":
-        """Defaults, then ``POLICYWATCH_NOTIFY_<FIELD>`` variables, then non-None ``overrides``."""
-        values = {}
-        for spec in fields(cls):
-            raw = os.environ.get(_ENV_PREFIX + spec.name.upper())
-            if spec.name == "base_url":
-                raw = os.environ.get("POLICYWATCH_BASE_URL", raw)
-            if spec.name == "template_dir":
-                raw = os.environ.get("POLICYWATCH_TEMPLATES", raw)
-            if raw is None or raw == "":
-                continue
-            kind = type(getattr(cls, spec.name))
-            try:
-                values[spec.name] = kind(raw)
-            except ValueError as error:
-                raise InputError(f"{_ENV_PREFIX}{spec.name.upper()}={raw!r} is not a {kind.__name__}") from error
-        settings = cls(**values)
+        """The ``POLICYWATCH_NOTIFY_*`` settings (``monitor.config``), then non-None ``overrides``."""
+        current = config()
+        values = {spec.name: getattr(current, f"notify_{spec.name}") for spec in fields(cls)
+                  if spec.name not in ("base_url", "template_dir")}
+        settings = cls(**values, base_url=current.base_url, template_dir=current.templates)
         return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 
     def backoff(self, attempts: int) -> float:

@@ -51,6 +51,15 @@ def wait_for(condition, timeout=60.0, every=0.05) -> bool:
         time.sleep(every)
 
 
+@pytest.fixture(autouse=True)
+def _settings_follow_the_environment():
+    """After each test, the settings are those of the environment again (a test may have
+    changed it with monkeypatch, torn down before this)."""
+    from monitor import config
+    yield
+    config.reload()
+
+
 @pytest.fixture
 def site():
     """A running fixture HTTP server on 127.0.0.1."""
@@ -120,8 +129,8 @@ def run_subprocess(args: list[str], env: dict, timeout: float) -> CliResult:
 
 @contextlib.contextmanager
 def _process_state():
-    """Undo what a command does to this process: cwd, os.environ, logging, event listeners."""
-    from monitor import events
+    """Undo what a command does to this process: cwd, os.environ, settings, logging, event listeners."""
+    from monitor import config, events
     cwd = os.getcwd()
     environ = dict(os.environ)
     root = logging.getLogger()
@@ -142,6 +151,7 @@ def _process_state():
         events._listeners.update(listeners)
         os.environ.clear()
         os.environ.update(environ)
+        config.reload()  # the command's settings were read from the environment it was given
         os.chdir(cwd)
 
 

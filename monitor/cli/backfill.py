@@ -12,7 +12,8 @@ import click
 from monitor.record.backfill import BackfillReport, WaybackClient, backfill_ota, backfill_wayback
 from monitor.record.backfill.common import SOURCES, resolve_target
 from monitor.record.backfill.wayback import DEFAULT_BASE_URL, DEFAULT_DELAY_SECONDS, PERIODS, RETRIES
-from monitor.cli.options import PolicywatchCommandGroup, one_line
+from monitor.cli.common import open_cli_store
+from monitor.cli.options import PolicywatchCommandGroup, SettingOption, one_line
 
 EXIT_STOPPED = 3  # the archive failed or a document was refused: a re-run resumes
 EXIT_NOTHING_IMPORTED = 1
@@ -20,7 +21,6 @@ EXIT_NOTHING_IMPORTED = 1
 
 def _store(ctx):
     # Backfill may start a database: its history is what the user asked for.
-    from monitor.cli.main import _store as open_cli_store
     return open_cli_store(ctx, create=True)
 
 
@@ -84,12 +84,12 @@ def backfill_group():
               help="Fetch at most N archived pages in this run (run again to continue).")
 @click.option("--period", type=click.Choice(list(PERIODS)), default="month", show_default=True,
               help="Keep the first capture of each period (none: every distinct capture).")
-@click.option("--base-url", envvar="POLICYWATCH_WAYBACK_URL", default=DEFAULT_BASE_URL,
+@click.option("--base-url", cls=SettingOption, setting="wayback_url", default=DEFAULT_BASE_URL,
               show_default=True, help="Wayback Machine (env POLICYWATCH_WAYBACK_URL).")
-@click.option("--delay", envvar="POLICYWATCH_WAYBACK_DELAY", type=click.FloatRange(0),
+@click.option("--delay", cls=SettingOption, setting="wayback_delay", type=click.FloatRange(0),
               default=DEFAULT_DELAY_SECONDS, show_default=True,
               help="Seconds between requests to the archive (env POLICYWATCH_WAYBACK_DELAY).")
-@click.option("--retries", envvar="POLICYWATCH_WAYBACK_RETRIES", type=click.IntRange(0), default=RETRIES,
+@click.option("--retries", cls=SettingOption, setting="wayback_retries", type=click.IntRange(0), default=RETRIES,
               show_default=True, help="Retries (with backoff) of a request the archive fails.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print a JSON list with one report per target: what was recorded, skipped and why.")

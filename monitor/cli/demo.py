@@ -15,11 +15,13 @@ from functools import partial
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import click
 from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
-from monitor.cli import views
+from monitor.cli import common, views
+from monitor.cli.options import PolicywatchCommand
 from monitor.errors import InputError
 from monitor.store.database import open_store
 
@@ -157,3 +159,8 @@ def run_demo(workdir: Path, console: Console) -> dict:
         sink.shutdown()
 
 
+@click.command("demo", cls=PolicywatchCommand)
+@click.option("--workdir", default="data/demo", show_default=True, help="Where the demo keeps its files.")
+def demo_command(workdir):
+    """Serve the bundled sample policies locally, crawl, edit, crawl again, show the alert."""
+    run_demo(Path(workdir), common.out)

@@ -6,7 +6,8 @@ import sys
 
 import click
 
-from monitor.cli.options import PolicywatchCommand, PolicywatchCommandGroup
+from monitor.cli.common import open_cli_store
+from monitor.cli.options import PolicywatchCommand, PolicywatchCommandGroup, SettingOption
 from monitor.errors import PolicywatchError
 
 
@@ -15,7 +16,7 @@ class EvidenceFailed(PolicywatchError):
 
 
 _TSA_CA_OPTION = click.option(
-    "--tsa-ca", "tsa_ca", envvar="POLICYWATCH_TSA_CA", default=None, type=click.Path(dir_okay=False),
+    "--tsa-ca", "tsa_ca", cls=SettingOption, setting="tsa_ca", default=None, type=click.Path(dir_okay=False),
     metavar="PEM", help="CA certificates to trust timestamp authorities from (env POLICYWATCH_TSA_CA).")
 
 
@@ -33,11 +34,10 @@ def _trust_note(count: int, tsa_ca: str | None) -> str:
 @click.pass_context
 def verify_command(ctx, tsa_ca):
     """Check the ledger's hash chain and its RFC 3161 timestamps; name the first broken link."""
-    from monitor.cli.main import _store
     from monitor.evidence.ledger import verify_store
     from monitor.evidence.timestamps import TsaSettings, verify_timestamps
     trusted = TsaSettings(ca_file=tsa_ca).trusted()
-    store = _store(ctx)
+    store = open_cli_store(ctx)
     problems = verify_store(store)
     stamp_problems, stamps = verify_timestamps(store.db, trusted)
     problems += stamp_problems
@@ -72,10 +72,9 @@ def ledger_timestamp(ctx, tsa_url, tsa_ca, timeout, force, as_json):
     One token vouches for every entry up to the head. Needs the network; the crawl and the daemon
     do it after each pass when POLICYWATCH_TSA_URL is set.
     """
-    from monitor.cli.main import _store
     from monitor.evidence.timestamps import TsaSettings, timestamp_head
     settings = TsaSettings.from_env(url=tsa_url, ca_file=tsa_ca, timeout=timeout)
-    stamped = timestamp_head(_store(ctx), settings, force=force)
+    stamped = timestamp_head(open_cli_store(ctx), settings, force=force)
     if as_json:
         click.echo(json.dumps(stamped, indent=2))
     head = f"ledger head #{stamped['seq']} ({stamped['entry_hash'][:16]}…)"
@@ -95,9 +94,8 @@ def ledger_timestamp(ctx, tsa_url, tsa_ca, timeout, force, as_json):
 @click.pass_context
 def ledger_timestamps(ctx, as_json):
     """List the stored RFC 3161 timestamps and the last failed request."""
-    from monitor.cli.main import _store
     from monitor.evidence.timestamps import last_failure, stored_timestamps
-    store = _store(ctx)
+    store = open_cli_store(ctx)
     rows = [{k: v for k, v in row.items() if k != "token_der"} for row in stored_timestamps(store.db)]
     failure = last_failure(store.db)
     if as_json:
@@ -129,9 +127,8 @@ def evidence_export(ctx, company, doc_type, since, until, no_pdf, out):
     """Write an evidence bundle to the directory OUT (with the RFC 3161 timestamps that cover it)."""
     from crawler.runner import warc_dir
 
-    from monitor.cli.main import _store
     from monitor.evidence.bundle import export_bundle
-    store = _store(ctx)
+    store = open_cli_store(ctx)
     manifest = export_bundle(store, out, company=company, doc_type=doc_type, since=since, until=until,
                              warc_dir=warc_dir(store.path), pdf=not no_pdf,
                              warn=lambda line: click.echo(f"policywatch: warning: {line}", err=True))

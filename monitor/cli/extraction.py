@@ -3,24 +3,15 @@
 Thin, as every command: parse arguments, call one library function, print.
 """
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
 from monitor.targets.catalogue import add_planned, plan_import
+from monitor.cli.common import emit_json, open_cli_store
 from monitor.cli.options import PolicywatchCommand
 from monitor.record.reextract import reextract
-
-
-def _store(ctx, create: bool = False):
-    from monitor.cli.main import _store as open_cli_store
-    return open_cli_store(ctx, create)
-
-
-def _emit_json(data) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
 @click.command(cls=PolicywatchCommand)
@@ -32,9 +23,9 @@ def reextract_command(ctx, target_id, as_json):
 
     A changed text is recorded as a technical upgrade (class noise): it never alerts.
     """
-    results = reextract(_store(ctx), target_id)
+    results = reextract(open_cli_store(ctx), target_id)
     if as_json:
-        _emit_json([r.as_json() for r in results])
+        emit_json([r.as_json() for r in results])
     for result in results:
         detail = f" ({result.error})" if result.error else ""
         click.echo(f"target {result.target_id}: {result.outcome}{detail}", err=True)
@@ -54,9 +45,9 @@ def import_command(ctx, file, every, as_json):
     render}. OTA: declarations/<Service>.json, every document type. Tracked URLs are skipped.
     """
     planned = plan_import(file, every)  # checked before a database is opened or created
-    report = add_planned(_store(ctx, create=True), planned)
+    report = add_planned(open_cli_store(ctx, create=True), planned)
     if as_json:
-        _emit_json(report.as_json())
+        emit_json(report.as_json())
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"imported {len(report.added)} target(s), skipped {len(report.skipped)} already tracked",

@@ -1,4 +1,4 @@
-"""CLI commands for operators: ``run`` (the daemon), ``status``, ``maintain``."""
+"""CLI commands for operators: ``crawl`` (one pass), ``run`` (the daemon), ``status``, ``maintain``."""
 
 import json
 import sys
@@ -6,7 +6,8 @@ import sys
 import click
 from rich.console import Console
 
-from monitor.cli.options import PolicywatchCommand
+from monitor.cli import common
+from monitor.cli.options import PolicywatchCommand, SettingOption
 from monitor.errors import PolicywatchError
 
 err = Console(stderr=True, highlight=False)
@@ -20,7 +21,7 @@ err = Console(stderr=True, highlight=False)
 @click.option("--no-notify", is_flag=True, help="Do not send the outbox after each tick.")
 @click.option("--ticks", "max_ticks", type=int, default=None, help="Stop after this many ticks.")
 @click.option("--timeout", default=30.0, show_default=True, help="Download timeout in seconds.")
-@click.option("--redis", "redis_url", envvar="POLICYWATCH_REDIS", default=None,
+@click.option("--redis", "redis_url", cls=SettingOption, setting="redis", default=None,
               help="Distribute fetching: push claimed targets to this Redis for `policywatch worker`s "
                    "and record what they send back (env POLICYWATCH_REDIS; see docs/scale-out.md).")
 @click.option("--redis-prefix", default="policywatch", show_default=True,
@@ -31,8 +32,7 @@ def run_command(ctx, tick, batch, lease, no_notify, max_ticks, timeout, redis_ur
     import notify
     from crawler.daemon import run_daemon
 
-    from monitor.cli.main import database_path
-    database_path(ctx)  # a missing database is an error here, not a new empty one to watch
+    common.database_path(ctx)  # a missing database is an error here, not a new empty one to watch
     notify.install()
     if redis_url:
         from crawler.redis import require_extra
@@ -63,9 +63,8 @@ def run_command(ctx, tick, batch, lease, no_notify, max_ticks, timeout, redis_ur
 def status_command(ctx, as_json):
     """Targets by state, failing targets and why, outbox backlog, database size."""
     from monitor.store.health import status_report
-    from monitor.cli.main import _store
     from monitor.cli.views_ops import status_renderables
-    report = status_report(_store(ctx))
+    report = status_report(common.open_cli_store(ctx))
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
@@ -93,12 +92,34 @@ def maintain_command(ctx, prune_unchanged_days, vacuum, as_json):
     Exits 1 if SQLite's integrity check finds a problem.
     """
     from monitor.store.maintenance import maintain
-    from monitor.cli.main import _store
     from monitor.cli.views_ops import maintenance_sentences
-    result = maintain(_store(ctx), keep_unchanged_days=prune_unchanged_days, run_vacuum=vacuum)
+    result = maintain(common.open_cli_store(ctx), keep_unchanged_days=prune_unchanged_days, run_vacuum=vacuum)
     if as_json:
         click.echo(json.dumps(result))
     for sentence in maintenance_sentences(result, prune_unchanged_days):
         click.echo(sentence, err=True)
     if result["integrity"] != "ok":
         raise IntegrityFailed(f"the integrity check of {ctx.obj['db']} failed: {result['integrity']}")
+
+
+@click.command("crawl", cls=PolicywatchCommand)
+@click.option("--all", "include_all", is_flag=True, help="Fetch every target, due or not.")
+@click.option("--company", multiple=True, help="Only this company's targets (repeatable: "
+              "--company A --company B crawls both).")
+@click.option("--timeout", default=30.0, show_default=True, help="Download timeout in seconds.")
+@click.option("--no-notify", is_flag=True, help="Do not send the outbox after crawling.")
+@click.option("--json", "as_json", is_flag=True,
+              help="At the end, print a JSON list with one object per capture (target_id, url, status, "
+                   "outcome, capture_id, version_id, change_id, error).")
+@click.pass_context
+def crawl_command(ctx, include_all, company, timeout, no_notify, as_json):
+    """One pass over due targets, then name the targets that changed and how (on stderr).
+
+    Exits 3 if any fetch failed.
+    """
+    from crawler.passes import crawl_due
+    report = crawl_due(common.open_cli_store(ctx), include_all=include_all, companies=company,
+                       timeout=timeout, notify=not no_notify, console=common.err)
+    if as_json:
+        common.emit_json(report["captures"])
+    sys.exit(common.EXIT_SOME_FETCHES_FAILED if report["failed"] else 0)

@@ -6,10 +6,16 @@ here, which refuse a repeated option unless it is declared ``multiple=True`` (th
 combine) or is a counter (``-vv``). A repeated plain flag (``--json --json``) says the same
 thing twice, so it is let through. And a usage error is one line, like every other error.
 
+Options whose fallback is a ``POLICYWATCH_*`` variable take it from ``monitor.config``
+(``SettingOption``), so the variable is parsed in one place.
+
 This module imports nothing from ``cli`` so the command modules can use it freely.
 """
 
 import click
+
+from monitor.config import config
+from monitor.errors import PolicywatchError
 
 
 def one_line(message: str) -> str:
@@ -17,8 +23,25 @@ def one_line(message: str) -> str:
     return "; ".join(line.strip() for line in str(message).splitlines() if line.strip())
 
 
-class RepeatedOption(click.UsageError):
+class RepeatedOption(click.UsageError, PolicywatchError):
     """An option that takes one value was given more than once."""
+
+
+class SettingOption(click.Option):
+    """An option whose value, when not given, is the ``monitor.config`` field ``setting``.
+
+    Click's own ``envvar=`` would read the variable a second way; this reads the parsed
+    setting instead, as a string for the option's type to convert as it would the variable.
+    """
+
+    def __init__(self, *args, setting: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.setting = setting
+
+    def resolve_envvar_value(self, ctx: click.Context) -> str | None:
+        """The setting's value as text, or None when it is unset (the option's default applies)."""
+        value = getattr(config(), self.setting)
+        return None if value is None else str(value)
 
 
 def _repeat_is_ambiguous(param: click.Parameter) -> bool:

@@ -2,6 +2,7 @@
 
 import click
 
+from monitor.cli.common import database_path
 from monitor.cli.options import PolicywatchCommand, PolicywatchCommandGroup
 
 
@@ -9,7 +10,6 @@ def _ensure_store(ctx) -> str:
     # A missing database is an error (an empty site from a mistyped --db looks like lost
     # data); an existing one is never opened for writing here, so the web can run on a store
     # another process is writing.
-    from monitor.cli.main import database_path
     return database_path(ctx)
 
 

@@ -10,7 +10,7 @@ import json
 import click
 from rich.console import Console
 
-from monitor.cli.options import PolicywatchCommand
+from monitor.cli.options import PolicywatchCommand, SettingOption
 
 err = Console(stderr=True, highlight=False)
 
@@ -26,7 +26,7 @@ def _settings(pairs: tuple[str, ...]) -> dict:
 
 
 @click.command("worker", cls=PolicywatchCommand)
-@click.option("--redis", "redis_url", envvar="POLICYWATCH_REDIS", required=True,
+@click.option("--redis", "redis_url", cls=SettingOption, setting="redis", required=True,
               help="Redis URL, e.g. redis://queue.example:6379/0 (env POLICYWATCH_REDIS).")
 @click.option("--prefix", default="policywatch", show_default=True,
               help="Key prefix: the same as the run's (one prefix per store).")

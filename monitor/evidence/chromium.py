@@ -6,12 +6,19 @@ Playwright cannot download browsers here, so both drive the system Chromium.
 
 import os
 
-CHROMIUM = os.environ.get("POLICYWATCH_CHROMIUM", "/usr/bin/chromium")
+from monitor.config import config
+
 # No sandbox (root in containers), no background network services of the browser's own.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
 
 
-def chromium_available(path: str = CHROMIUM) -> bool:
-    """True when the Chromium at ``path`` is installed and executable."""
+def chromium_path() -> str:
+    """The Chromium executable: ``POLICYWATCH_CHROMIUM``, else Debian's ``/usr/bin/chromium``."""
+    return config().chromium
+
+
+def chromium_available(path: str | None = None) -> bool:
+    """True when the Chromium at ``path`` (default: ``chromium_path()``) is installed and executable."""
+    path = chromium_path() if path is None else path
     return os.path.isfile(path) and os.access(path, os.X_OK)

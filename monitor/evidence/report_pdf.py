@@ -5,21 +5,16 @@ download browsers here, so it drives Debian's Chromium, found the way ``crawler/
 finds it (``monitor.evidence.chromium``). See docs/decisions/0009.
 """
 
-import os
 from pathlib import Path
 
-from monitor.evidence.chromium import CHROMIUM, CHROMIUM_ARGS, chromium_available
+from monitor.errors import PolicywatchError
+from monitor.evidence.chromium import CHROMIUM_ARGS, chromium_available, chromium_path
 
 _TIMEOUT_MS = 60_000
 
 
-class PdfUnavailable(Exception):
+class PdfUnavailable(PolicywatchError):
     """No PDF could be made; the message says why, as one line."""
-
-
-def chromium_path() -> str:
-    """The Chromium executable to print with."""
-    return os.environ.get("POLICYWATCH_CHROMIUM", CHROMIUM)
 
 
 def html_to_pdf(html: str, out: Path) -> str:

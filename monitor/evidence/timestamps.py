@@ -16,11 +16,11 @@ a failed request stores nothing but a ``timestamp_failures`` row.
 
 import hashlib
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
+from monitor.config import config
 from monitor.evidence import ledger, tsp
 from monitor.errors import InputError, PolicywatchError, StoreError
 from monitor.store import ledger as ledger_rows
@@ -50,13 +50,9 @@ class TsaSettings:
     def from_env(cls, *, url: str | None = None, ca_file: str | None = None,
                  timeout: float | None = None) -> "TsaSettings":
         """Arguments first, then ``POLICYWATCH_TSA_URL|CA|TIMEOUT``."""
-        raw_timeout = timeout if timeout is not None else os.environ.get("POLICYWATCH_TSA_TIMEOUT")
-        try:
-            seconds = float(raw_timeout) if raw_timeout not in (None, "") else DEFAULT_TIMEOUT
-        except ValueError as error:
-            raise InputError(f"POLICYWATCH_TSA_TIMEOUT must be a number of seconds, not {raw_timeout!r}") from error
-        return cls(url=url or os.environ.get("POLICYWATCH_TSA_URL") or None,
-                   ca_file=ca_file or os.environ.get("POLICYWATCH_TSA_CA") or None, timeout=seconds)
+        settings = config()
+        return cls(url=url or settings.tsa_url, ca_file=ca_file or settings.tsa_ca,
+                   timeout=float(timeout) if timeout is not None else settings.tsa_timeout)
 
     def trusted(self) -> list | None:
         """The CA certificates to check TSA certificates against, or None when none is configured."""

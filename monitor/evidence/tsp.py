@@ -40,14 +40,14 @@ from rfc3161_client import (
 )
 from rfc3161_client.tsp import TimeStampRequest
 
-from monitor.errors import InputError
+from monitor.errors import InputError, PolicywatchError
 from monitor.timeutil import iso
 
 _HASHES = {"sha1": hashes.SHA1, "sha224": hashes.SHA224, "sha256": hashes.SHA256,
            "sha384": hashes.SHA384, "sha512": hashes.SHA512}
 
 
-class TokenInvalid(Exception):
+class TokenInvalid(PolicywatchError):
     """A token that does not prove what it should; the message says why, as one sentence."""
 
 

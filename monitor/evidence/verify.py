@@ -14,12 +14,12 @@ import json
 from pathlib import Path
 
 from monitor.evidence import ledger, tsp
-from monitor.errors import ExtractionError
+from monitor.errors import ExtractionError, PolicywatchError
 from monitor.extract.extractor import EXTRACTOR_VERSION, extract
 from monitor.evidence.warc_records import _warc_date, payload_digest, read_records
 
 
-class BundleBroken(Exception):
+class BundleBroken(PolicywatchError):
     """The first broken link found in a bundle."""
 
 

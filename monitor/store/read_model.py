@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import sqlite_utils
 
-from monitor.errors import StoreError
+from monitor.errors import PolicywatchError, StoreError
 from monitor.store.database import Store, sha256_hex
 from monitor.store.health import status_report
 
@@ -44,7 +44,7 @@ def parse_id(value, default: int = 0) -> int:
     return number if number <= MAX_SQL_INT else default
 
 
-class NotFound(LookupError):
+class NotFound(PolicywatchError, LookupError):
     """The requested company, document, version or change does not exist."""
 
 

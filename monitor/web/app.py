@@ -20,6 +20,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from monitor.compare.summary import of as summary_of
+from monitor.config import reload
 from monitor.errors import StoreError
 from monitor.web import api, feeds, pages
 from monitor.store.read_model import MAX_SQL_INT, ChangeFilter, NotFound, Queries, parse_id
@@ -329,5 +330,5 @@ def _api_routes(queries: Queries, links_for) -> list[Route]:
 
 def app_from_environment() -> SecurityHeaders:
     """The app for uvicorn's worker processes (``serve --workers N``)."""
-    import os
-    return create_app(os.environ["POLICYWATCH_WEB_DB"], os.environ.get("POLICYWATCH_WEB_BASE_URL", ""))
+    settings = reload()  # serve set these variables after this process's config was first read
+    return create_app(settings.web_db, settings.web_base_url)

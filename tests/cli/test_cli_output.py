@@ -53,8 +53,10 @@ def store_with_changes(db_path):
 def walk(command: click.Command, path=("policywatch",)):
     """Every command and group under ``command``, with its path."""
     yield path, command
-    for name, sub in getattr(command, "commands", {}).items():
-        yield from walk(sub, (*path, name))
+    if isinstance(command, click.Group):  # its commands load lazily: ask for each by name
+        ctx = click.Context(command)
+        for name in command.list_commands(ctx):
+            yield from walk(command.get_command(ctx, name), (*path, name))
 
 
 # ---- repeated options -------------------------------------------------------------------------

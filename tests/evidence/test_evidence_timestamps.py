@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+from monitor import config
 from tests.conftest import free_port
 from tests.tsa import LocalTSA, make_ca
 
@@ -149,11 +150,13 @@ def test_crawl_hook_timestamps_new_heads_and_never_raises(crawled, db_path, tsa,
     assert timestamp_head_if_configured(store, warn=warnings.append) is None  # off by default
     monkeypatch.setenv("POLICYWATCH_TSA_URL", tsa.url)
     monkeypatch.setenv("POLICYWATCH_TSA_CA", str(tsa.ca_pem))
+    config.reload()  # the settings are read once per process (the CLI re-reads them per invocation)
     stamped = timestamp_head_if_configured(store, warn=warnings.append)
     assert stamped and stamped["seq"] == _head(db_path)[0] and stamped["trusted"]
     assert timestamp_head_if_configured(store, warn=warnings.append) is None  # the head has its token
     tsa.stop()
     monkeypatch.setenv("POLICYWATCH_TSA_URL", f"http://127.0.0.1:{free_port()}/tsa")
+    config.reload()
     assert timestamp_head_if_configured(store, warn=warnings.append) is None
     assert len(warnings) == 1 and warnings[0].startswith("ledger timestamp skipped: timestamp authority")
     assert len(_rows(db_path, "ledger_timestamps")) == 1
