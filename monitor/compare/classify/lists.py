@@ -11,7 +11,7 @@
 - ``purpose-added``: a clause adding a purpose ("to communicate with you *and to promote our
   services*") to a sentence about using data (WP260 para 29: a change of purpose is material).
 
-Each returns ``(rule, side, topics, direction, severity)`` tuples for ``rules._judge_replace``.
+Each returns ``(rule, side, topics, direction, severity)`` tuples for ``edits.judge_replace``.
 """
 
 import re
