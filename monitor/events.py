@@ -5,6 +5,7 @@ of ``change.recorded`` run inside the transaction that records the change, so wh
 (deliveries) commits or rolls back with it. A listener must not do network I/O.
 """
 
+import importlib
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -37,7 +38,6 @@ def registered() -> list[tuple[str, str]]:
 
 def restore(names: list[tuple[str, str]]) -> None:
     """Register the listeners ``registered`` named (module-level functions only)."""
-    import importlib
     for event, name in names:
         module, _, qualname = name.partition(":")
         target = importlib.import_module(module)

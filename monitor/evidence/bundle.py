@@ -49,7 +49,7 @@ def _sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _in_range(stamp: str, since: str | None, until: str | None) -> bool:
+def in_range(stamp: str, since: str | None, until: str | None) -> bool:
     return (not since or stamp >= since) and (not until or stamp[: len(until)] <= until)
 
 
@@ -109,7 +109,7 @@ def _write_bundle(store: Store, out: Path, targets: list[dict], *, company, doc_
         for target in targets:
             manifest["targets"].append({k: target[k] for k in ("id", "company", "doc_type", "url", "select", "remove")})
             for version in store.versions(target["id"]):
-                if not _in_range(version["first_seen_at"], since, until):
+                if not in_range(version["first_seen_at"], since, until):
                     continue
                 manifest["versions"].append(_export_version(store, version, target, out, warc_out,
                                                             Path(warc_dir), entries_by_ref))

@@ -13,10 +13,11 @@ import hashlib
 import json
 from pathlib import Path
 
-from monitor.evidence import ledger, tsp
 from monitor.errors import ExtractionError, PolicywatchError
+from monitor.evidence import ledger, tsp
+from monitor.evidence.bundle import FORMAT, in_range, render_report
+from monitor.evidence.warc_records import payload_digest, read_records, warc_date
 from monitor.extract.extractor import EXTRACTOR_VERSION, extract
-from monitor.evidence.warc_records import _warc_date, payload_digest, read_records
 
 
 class BundleBroken(PolicywatchError):
@@ -76,7 +77,7 @@ def _check_record_headers(label: str, version: dict, response: dict) -> None:
     headers = response.get("warc_headers") or {}
     expected = {
         "WARC-Target-URI": capture.get("final_url") or capture.get("url"),
-        "WARC-Date": _warc_date(capture["fetched_at"]) if capture.get("fetched_at") else None,
+        "WARC-Date": warc_date(capture["fetched_at"]) if capture.get("fetched_at") else None,
         "WARC-Record-ID": version["warc"]["record_id"],
         "WARC-Payload-Digest": payload_digest(response["body"]),
     }
@@ -180,7 +181,6 @@ def _check_targets(manifest: dict) -> None:
 
 def _check_complete(manifest: dict, entries: list[dict]) -> None:
     """Every format-2 entry of the bundle's targets in the segment is an item of the bundle."""
-    from monitor.evidence.bundle import _in_range
     own = {t["id"] for t in manifest.get("targets", [])}
     listed = {key: {item["id"] for item in manifest[plural]}
               for key, plural in (("version", "versions"), ("change", "changes"), ("delivery", "deliveries"))}
@@ -194,7 +194,7 @@ def _check_complete(manifest: dict, entries: list[dict]) -> None:
             raise BundleBroken(f"{label}: is in the bundle without its content (withheld)")
         content = json.loads(entry["content"])
         if entry["kind"] == "version":
-            wanted = _in_range(content["first_seen_at"], manifest.get("since"), manifest.get("until"))
+            wanted = in_range(content["first_seen_at"], manifest.get("since"), manifest.get("until"))
         elif entry["kind"] == "change":
             wanted = content["to_version_id"] in listed["version"]
         else:
@@ -205,7 +205,6 @@ def _check_complete(manifest: dict, entries: list[dict]) -> None:
 
 def _check_report(bundle: Path, manifest: dict) -> None:
     """report.html is what the verified manifest renders to (bundles of format 2 on)."""
-    from monitor.evidence.bundle import FORMAT, render_report
     if manifest.get("format") != FORMAT:
         return
     try:

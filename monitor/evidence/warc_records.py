@@ -12,10 +12,13 @@ import re
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http import HTTPStatus
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
+
+from monitor import __version__
 
 WARC_VERSION = "1.1"
 PROFILE_IDENTICAL_PAYLOAD = "http://netpreserve.org/warc/1.1/revisit/identical-payload-digest"
@@ -60,7 +63,7 @@ def payload_digest(body: bytes) -> str:
     return "sha1:" + base64.b32encode(hashlib.sha1(body).digest()).decode("ascii")
 
 
-def _warc_date(iso_stamp: str | None) -> str:
+def warc_date(iso_stamp: str | None) -> str:
     moment = datetime.fromisoformat(iso_stamp.replace("Z", "+00:00")) if iso_stamp else datetime.now(UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -77,7 +80,6 @@ def _member(record) -> bytes:
 
 def warcinfo_member(filename: str, description: str) -> bytes:
     """A gzipped ``warcinfo`` record (ISO 28500 §6.2) naming policywatch as the software."""
-    from monitor import __version__
     writer = _writer()
     info = writer.create_warcinfo_record(filename, {
         "software": f"policywatch/{__version__} (warcio)",
@@ -203,7 +205,6 @@ class BuiltCapture:
 
 
 def _status_line(status: int) -> str:
-    from http import HTTPStatus
     try:
         return f"{status} {HTTPStatus(status).phrase}"
     except ValueError:
@@ -230,7 +231,7 @@ def build_capture(*, url: str, fetched_at: str | None, request_headers: dict, st
     ``confirmation`` (the keyword arguments of a second ``build_capture``: the confirmation
     re-fetch) is archived as its own request/response pair in ``extra``."""
     writer = _writer()
-    date = _warc_date(fetched_at)
+    date = warc_date(fetched_at)
     path = url.split("://", 1)[-1].split("/", 1)
     request_line = "/" + (path[1] if len(path) > 1 else "")
     request = writer.create_warc_record(
@@ -255,13 +256,13 @@ def build_capture(*, url: str, fetched_at: str | None, request_headers: dict, st
             refers_to = revisit_of.record_id
             warc_headers.update({"WARC-Refers-To": revisit_of.record_id,
                                  "WARC-Refers-To-Target-URI": revisit_of.uri,
-                                 "WARC-Refers-To-Date": _warc_date(revisit_of.fetched_at)})
+                                 "WARC-Refers-To-Date": warc_date(revisit_of.fetched_at)})
         main = writer.create_warc_record(url, "revisit", http_headers=http_headers,
                                          warc_headers_dict=warc_headers)
     elif status is not None and revisit_of is not None and payload:
         refers_to = revisit_of.record_id
         main = writer.create_revisit_record(
-            url, payload_digest(payload), revisit_of.uri, _warc_date(revisit_of.fetched_at),
+            url, payload_digest(payload), revisit_of.uri, warc_date(revisit_of.fetched_at),
             http_headers=http_headers,
             warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To": request_id,
                                "WARC-Refers-To": revisit_of.record_id})

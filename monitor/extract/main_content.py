@@ -13,6 +13,8 @@ from collections.abc import Callable
 import lxml.etree
 import lxml.html
 
+from monitor.extract.blocks import content_region
+
 # readability must keep at least this many words, and this share of the landmark text.
 MIN_WORDS = 80
 MIN_SHARE = 0.2
@@ -71,7 +73,6 @@ def blocks(root, css) -> list:
     holds less than ``MIN_SHARE`` of the page's text (the policy is mostly short items beside a
     prose intro), the page's single ``main``/``article`` holding it, else the body — both
     without the furniture already dropped (collapsed panels stay, unlike ``landmarks``)."""
-    from monitor.extract.blocks import content_region
     node, body, stats = content_region(root)
     if stats.text.get(node, 0) >= MIN_SHARE * stats.text.get(body, 0):
         return [node]

@@ -16,6 +16,7 @@ import lxml.etree
 import lxml.html
 
 from monitor.errors import ExtractionError
+from monitor.extract.main_content import fragment
 
 START_KEYS = ("startBefore", "startAfter")
 END_KEYS = ("endBefore", "endAfter")
@@ -84,7 +85,6 @@ def select_range(root, selector: dict):
     parts = _cut(copy, selector)
     if parts is None:
         return None
-    from monitor.extract.main_content import fragment
     return fragment(parts[1]) if parts[1].strip() else lxml.html.fragment_fromstring("<div></div>")
 
 

@@ -7,8 +7,9 @@ or failed captures older than the retention point at can go; the capture rows ke
 
 from datetime import timedelta
 
-from monitor.store.lock import DaemonLock
 from monitor.store.database import Store
+from monitor.store.health import database_bytes
+from monitor.store.lock import DaemonLock
 from monitor.timeutil import iso, now
 
 
@@ -31,7 +32,6 @@ def prune_snapshots(store: Store, keep_days: int) -> dict:
 
 def vacuum(store: Store) -> dict:
     """Checkpoint the WAL and VACUUM (no transaction may be open; the caller holds the lock)."""
-    from monitor.store.health import database_bytes
     before = database_bytes(store.path)
     store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store.db.execute("VACUUM")

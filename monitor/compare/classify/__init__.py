@@ -1,57 +1,22 @@
-"""Classifiers of changes, in a registry keyed by name.
+"""Classifying a change: is it material, editorial or noise, about which topics, which way.
 
-A classifier takes the old and new texts and their diff hunks and returns an ``Assessment``
-with DESIGN.md's vocabulary. ``rules`` (patterns kept as data in ``rules.yaml``) is the
-default and needs no model download.
+The public face: ``get_classifier(name)`` (``"rules"`` is the default: linguistic rules kept
+as data in ``rules.yaml``, no model download), the ``Assessment`` it returns and the vocabulary
+(``CLASSES``, ``TOPICS``, ``DIRECTIONS``). To add a classifier, write a module with a
+function decorated ``@register("name")`` and import it here.
 """
 
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from monitor.compare.classify import rules  # the built-in classifier registers itself on import
+from monitor.compare.classify.registry import (
+    CLASSES,
+    CLASSIFIERS,
+    DIRECTIONS,
+    TOPICS,
+    Assessment,
+    Classifier,
+    get_classifier,
+    register,
+)
 
-CLASSES = ("noise", "editorial", "material")
-TOPICS = ("collection", "sharing", "sale", "sensitive-data", "ai-training", "advertising", "choice",
-          "rights", "retention", "security", "policy-change", "do-not-track", "audiences",
-          "transfers", "controller", "legal-basis", "contact")
-DIRECTIONS = ("expands", "restricts", "mixed", "none")
-
-
-@dataclass
-class Assessment:
-    """The judgment on one change: the vocabulary of DESIGN.md plus the evidence."""
-
-    klass: str
-    severity: int
-    topics: list[str]
-    direction: str
-    evidence: list[dict] = field(default_factory=list)  # {sentence, rule, topics, side}
-    hunks: list[dict] = field(default_factory=list)  # Hunk.to_dict() + topics, severity
-    classifier: str = ""
-
-    def to_dict(self) -> dict:
-        """The JSON form (``class`` rather than the Python-safe ``klass``)."""
-        data = asdict(self)
-        data["class"] = data.pop("klass")
-        return data
-
-
-Classifier = Callable[[str, str, list], Assessment]
-CLASSIFIERS: dict[str, Classifier] = {}
-
-
-def register(name: str):
-    """Decorator: add a classifier to the registry under ``name``."""
-    def wrap(function: Classifier) -> Classifier:
-        CLASSIFIERS[name] = function
-        return function
-    return wrap
-
-
-def get_classifier(name: str) -> Classifier:
-    """A registered classifier by name."""
-    from monitor.errors import InputError
-    if name not in CLASSIFIERS:
-        raise InputError(f"unknown classifier {name!r}; known: {', '.join(sorted(CLASSIFIERS))}")
-    return CLASSIFIERS[name]
-
-
-from monitor.compare.classify import rules  # noqa: E402,F401  (registers the default classifier)
+__all__ = ["CLASSES", "CLASSIFIERS", "DIRECTIONS", "TOPICS", "Assessment", "Classifier", "get_classifier",
+           "register", "rules"]
