@@ -1,7 +1,7 @@
 """Classifiers of changes, in a registry keyed by name.
 
 A classifier takes the old and new texts and their diff hunks and returns an ``Assessment``
-with DESIGN.md's vocabulary. ``rules`` (patterns kept as data in ``rules.yaml``) is the
+in the vocabulary of docs/vocabulary.md. ``rules`` (patterns kept as data in ``rules.yaml``) is the
 default and needs no model download.
 """
 
@@ -17,7 +17,7 @@ DIRECTIONS = ("expands", "restricts", "mixed", "none")
 
 @dataclass
 class Assessment:
-    """The judgment on one change: the vocabulary of DESIGN.md plus the evidence."""
+    """The judgment on one change: the vocabulary of docs/vocabulary.md plus the evidence."""
 
     klass: str
     severity: int
