@@ -1,8 +1,8 @@
-"""``policywatch eval``: measure the classifier on labelled pairs (evaluate.py) and the recording
-pipeline on judged histories (evaluate_history.py).
+"""``policywatch eval``: measure the classifier on labelled pairs (``monitor.evaluation.pairs``)
+and the recording pipeline on judged histories (``monitor.evaluation.histories``).
 
-A standalone click command, registered in ``cli.py``; it does not import ``cli`` (which imports
-it), so it prints with click directly.
+A click command that ``monitor.cli.main`` loads lazily (``COMMANDS``); it prints with click
+directly.
 """
 
 import json

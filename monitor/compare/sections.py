@@ -79,7 +79,7 @@ def plain_text(text: str) -> str:
     if "<" in text:
         text = _HTML_TAG.sub(" ", text)
     if "://" in text:
-        text = _BARE_URL.sub(" ", text)  # link targets are noise (DESIGN.md), even unbracketed
+        text = _BARE_URL.sub(" ", text)  # link targets are noise (docs/vocabulary.md), even unbracketed
     if _MARKUP_CHARS.search(text):
         text = _MD_MARKUP.sub(" ", text)
     return _SPACES.sub(" ", text).strip()

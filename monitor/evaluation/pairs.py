@@ -2,7 +2,7 @@
 
 A corpus directory holds ``pairs/<name>/{old.md,new.md,label.json}`` (the layout of the shared
 developers' corpus): two versions of a policy as recorded Markdown and the label a reader gave
-the change, in DESIGN.md's vocabulary. Both versions go through ``normalise_text`` first, as a
+the change, in the vocabulary of docs/vocabulary.md. Both versions go through ``normalise_text`` first, as a
 crawled version would, so the classifier sees what it sees in production.
 
 Figures: a confusion matrix over class; precision, recall and F1 of ``material`` (an alert is a

@@ -3,7 +3,7 @@
 ``normalise_text`` is applied to every extracted document before it is stored: Unicode NFKC,
 straight quotes, plain dashes and spaces, no trailing blanks, at most one empty line in a row.
 
-``comparable_text`` is what change detection compares: the stored text minus what DESIGN.md
+``comparable_text`` is what change detection compares: the stored text minus what docs/vocabulary.md
 calls noise — link and image URLs, Markdown markup, case, and "last updated" / effective-date /
 copyright lines (kept in the stored text, ignored when comparing).
 

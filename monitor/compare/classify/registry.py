@@ -1,7 +1,7 @@
 """The registry of classifiers, keyed by name, and the vocabulary they answer in.
 
 A classifier takes the old and new texts and their diff hunks and returns an ``Assessment``
-(class, severity, topics, direction: docs/classification.md). A module adds one with
+(class, severity, topics, direction: docs/vocabulary.md). A module adds one with
 ``@register("name")``; ``monitor.compare.classify`` imports the built-in ones.
 """
 
@@ -19,7 +19,7 @@ DIRECTIONS = ("expands", "restricts", "mixed", "none")
 
 @dataclass
 class Assessment:
-    """The judgment on one change, in the vocabulary of docs/classification.md, plus the evidence."""
+    """The judgment on one change, in the vocabulary of docs/vocabulary.md, plus the evidence."""
 
     klass: str
     severity: int
