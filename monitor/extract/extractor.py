@@ -16,10 +16,18 @@ import lxml.html
 from lxml.cssselect import CSSSelector
 from markdownify import MarkdownConverter
 
+from monitor.errors import ExtractionError, InputError
 from monitor.extract.consent import drop_consent
 from monitor.extract.decoding import GZIP_MAGIC, decode, inflate
-from monitor.errors import ExtractionError, InputError
 from monitor.extract.guards import GuardError, unreadable
+from monitor.extract.kinds import (
+    BodyKind,
+    Request,
+    looks_like_html,
+    looks_like_text,
+    register_body_kind,
+    sniff,
+)
 from monitor.extract.main_content import DEFAULT_DETECTOR, DETECTORS
 from monitor.extract.normalise import normalise_text
 from monitor.extract.pdf import is_pdf, pdf_text
@@ -33,8 +41,6 @@ EXTRACTOR_VERSION = "pw-extract/3"
 # Bodies past this size are refused, not truncated: half a policy would read as a deletion.
 MAX_BODY_BYTES = 10 * 1024 * 1024
 
-HTML_TYPES = ("text/html", "application/xhtml+xml")
-TEXT_TYPES = ("text/plain", "text/markdown", "text/x-markdown")
 # Elements that never hold policy text.
 ALWAYS_REMOVED = ("script", "style", "noscript", "template", "svg", "iframe", "object", "embed",
                   "canvas", "form button", "select", "head")
@@ -65,24 +71,9 @@ class _PolicyMarkdown(MarkdownConverter):
 
 
 def sniff_kind(body: bytes, content_type: str | None, name: str = "") -> str:
-    """``html``, ``pdf`` or ``text`` for a body we can read; raise ``ExtractionError`` otherwise."""
-    mime = (content_type or "").split(";")[0].strip().lower()
-    head = body[:1024].lstrip().lower()
-    if is_pdf(body, content_type):
-        return "pdf"
-    if mime in HTML_TYPES or head.startswith((b"<!doctype html", b"<html", b"<?xml")) \
-            or (not mime and b"<body" in body[:65536].lower()):
-        return "html"
-    if mime in TEXT_TYPES or (not mime and name.lower().endswith((".md", ".markdown", ".txt"))):
-        return "text"
-    if not mime and name.lower().endswith((".html", ".htm", ".xhtml")):
-        return "html"
-    if b"\x00" in body[:4096]:
-        raise GuardError("binary", kind="extraction",
-                         message=f"body is binary ({mime or 'unknown type'}), not a policy document")
-    if mime and mime not in HTML_TYPES + TEXT_TYPES:
-        raise GuardError("binary", kind="extraction", message=f"body is {mime}, not HTML, PDF or text")
-    return "text"
+    """``html``, ``pdf`` or ``text`` (or another registered kind) for a body we can read; raise
+    ``ExtractionError`` otherwise (``monitor.extract.kinds``)."""
+    return sniff(body, content_type, name).name
 
 
 def prepare_body(body: bytes, max_bytes: int = MAX_BODY_BYTES) -> bytes:
@@ -115,14 +106,8 @@ def extract(body: bytes, content_type: str | None = None, *, url: str = "",
         except RecursionError as error:
             raise ExtractionError("HTML is nested too deeply to extract") from error
     body = prepare_body(body or b"", max_bytes)
-    kind = sniff_kind(body, content_type, name)
-    if kind == "pdf":
-        markdown = pdf_text(body)
-    else:
-        text = decode(body, content_type)
-        markdown = text if kind == "text" else html_to_markdown(
-            text, url, list(select), list(remove), detector)
-    return _finish(markdown)
+    request = Request(url, tuple(select), tuple(remove), detector)
+    return _finish(sniff(body, content_type, name).to_markdown(body, content_type, request))
 
 
 def _finish(markdown: str) -> Extraction:
@@ -278,3 +263,15 @@ def _select(root, selectors: list) -> list:
             if part is not None:
                 parts.append(part)
     return parts
+
+
+def _html_markdown(body: bytes, content_type: str | None, request: Request) -> str:
+    return html_to_markdown(decode(body, content_type), request.url, list(request.select),
+                            list(request.remove), request.detector or DEFAULT_DETECTOR)
+
+
+# The built-in kinds, in the order they are asked: a PDF's first bytes win over its declared
+# type; HTML before text, since an untyped body with a <body> tag is a page.
+register_body_kind(BodyKind("pdf", lambda body, mime, name: is_pdf(body, mime), lambda body, _, __: pdf_text(body)))
+register_body_kind(BodyKind("html", looks_like_html, _html_markdown))
+register_body_kind(BodyKind("text", looks_like_text, lambda body, content_type, _: decode(body, content_type)))
