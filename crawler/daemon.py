@@ -28,7 +28,7 @@ log = logging.getLogger("policywatch.daemon")
 _TIMESTAMPING = threading.Lock()  # the tick and the outbox thread both timestamp the head
 
 
-def _send_outbox(db_path: str, stop: threading.Event | None = None):
+def outbox_pass(db_path: str, stop: threading.Event | None = None):
     """One outbox pass on its own connection (this runs in a worker thread); its report."""
     from notify.outbox import send_pending
     store = open_store(db_path)
@@ -86,7 +86,7 @@ class OutboxSender(threading.Thread):
             if self.stopping.is_set():
                 break
             try:
-                report = _send_outbox(self.db_path, stop=self.stopping)
+                report = outbox_pass(self.db_path, stop=self.stopping)
                 if report.sent and not self.stopping.is_set():
                     _timestamp_head(self.db_path)  # the token covers these deliveries too
             except Exception as error:  # noqa: BLE001 - the store locked or full: next time

@@ -9,6 +9,7 @@ pointer to it. From then on the digest is sent, retried and recorded like any de
 
 from datetime import datetime, timedelta
 
+from monitor.store import notifications
 from monitor.store.database import Store
 from monitor.timeutil import iso
 from monitor.timeutil import now as utc_now
@@ -26,46 +27,32 @@ def compose_digests(store: Store, now: datetime | None = None, force: bool = Fal
     now = now or utc_now()
     until = iso(now)
     composed = 0
-    subscriptions = list(store.db.query(
-        "SELECT id, digest, created_at, last_digest_at FROM subscriptions "
-        "WHERE active = 1 AND digest IN ('daily', 'weekly') ORDER BY id"))
-    for sub in subscriptions:
+    for sub in notifications.digest_subscriptions(store.db):
         since = sub["last_digest_at"] or sub["created_at"]
         if not force and since > iso(now - PERIODS[sub["digest"]]):
             continue
         with store.transaction():
             # The conditional update makes two notifiers composing at once harmless.
-            claimed = store.db.execute(
-                "UPDATE subscriptions SET last_digest_at = ? WHERE id = ? "
-                "AND coalesce(last_digest_at, '') = coalesce(?, '')",
-                [until, sub["id"], sub["last_digest_at"]]).rowcount
-            if not claimed:
+            if not notifications.claim_digest_period(store.db, sub["id"], until, sub["last_digest_at"]):
                 continue
-            waiting = [row[0] for row in store.db.execute(
-                "SELECT id FROM deliveries WHERE subscription_id = ? AND status = 'digest' ORDER BY id",
-                [sub["id"]]).fetchall()]
+            waiting = notifications.waiting_for_digest(store.db, sub["id"])
             if not waiting:
                 continue  # no empty digests; the next period starts now
-            digest_id = store.db["deliveries"].insert({
+            digest_id = notifications.insert_delivery(store.db, {
                 "kind": "digest", "change_id": None, "subscription_id": sub["id"],
                 "idempotency_key": digest_key(sub["id"], until), "status": "pending", "attempts": 0,
                 "next_attempt_at": until, "created_at": until,
                 "last_error": None, "sent_at": None,
-            }).last_pk
-            marks = ",".join("?" * len(waiting))
-            store.db.execute(f"UPDATE deliveries SET status = 'digested', digest_delivery_id = ? "
-                             f"WHERE id IN ({marks})", [digest_id, *waiting])
+            })
+            notifications.mark_digested(store.db, digest_id, waiting)
             composed += 1
     return composed
 
 
 def digest_items(store: Store, digest_delivery_id: int) -> list[tuple[dict, dict]]:
     """The (change, target) pairs a digest delivery summarises, oldest first."""
-    change_ids = [row[0] for row in store.db.execute(
-        "SELECT change_id FROM deliveries WHERE digest_delivery_id = ? ORDER BY change_id",
-        [digest_delivery_id]).fetchall()]
     items = []
-    for change_id in change_ids:
+    for change_id in notifications.digested_change_ids(store.db, digest_delivery_id):
         change = store.get_change(change_id)
         items.append((change, store.get_target(change["target_id"])))
     return items
@@ -73,7 +60,5 @@ def digest_items(store: Store, digest_delivery_id: int) -> list[tuple[dict, dict
 
 def digest_since(store: Store, digest_delivery_id: int) -> str:
     """When the period a digest covers began (its first change's detection time)."""
-    row = store.db.execute(
-        "SELECT min(c.detected_at) FROM deliveries d JOIN changes c ON c.id = d.change_id "
-        "WHERE d.digest_delivery_id = ?", [digest_delivery_id]).fetchone()
-    return (row[0] or "")[:16].replace("T", " ")
+    first = notifications.digest_first_detected(store.db, digest_delivery_id)
+    return (first or "")[:16].replace("T", " ")

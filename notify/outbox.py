@@ -1,7 +1,8 @@
 """The outbox: one ``deliveries`` row per change × matching subscription, sent through apprise.
 
-Rows are written by the listeners here inside the transaction that records the change (or
-the target's state change), so nothing is recorded without its deliveries. ``send_pending``
+Rows are written by the listeners (``notify.enqueue``, re-exported here) inside the transaction
+that records the change (or the target's state change), so nothing is recorded without its
+deliveries; the SQL is ``monitor.store.notifications``'. ``send_pending``
 sends due rows, each as: claim (status ``sending`` + an open attempt row, committed), send,
 then record the outcome (committed). Sends run in parallel threads, at most one per channel
 and ``parallel_sends`` in all, each awaited for ``send_deadline_seconds`` at most: a slow or
@@ -22,17 +23,22 @@ from datetime import datetime, timedelta
 
 from monitor.evidence import ledger
 from monitor.errors import ChangeNotFound, PolicywatchError, TargetNotFound
+from monitor.store import notifications
 from monitor.store.database import Store
 from monitor.timeutil import iso
 from monitor.timeutil import now as utc_now
 
 from notify import channels
-from notify.digests import compose_digests, digest_items, digest_since
-from notify.messages import change_context, digest_context, operator_context
-from notify.render import TemplateProblem, render_message
+from notify.compose import delivery_message
+from notify.digests import compose_digests
+from notify.enqueue import enqueue_for_change, enqueue_operator_event, idempotency_key, operator_key
+from notify.render import TemplateProblem
 from notify.secrets import SecretMissing
 from notify.settings import NotifySettings
-from notify.subscriptions import decode, matches, matches_target, reveal_url
+from notify.subscriptions import decode, reveal_url
+
+__all__ = ["INTERRUPTED", "STOPPED", "SendReport", "enqueue_for_change", "enqueue_operator_event",
+           "idempotency_key", "operator_key", "outbox_counts", "send_pending"]
 
 log = logging.getLogger(__name__)
 
@@ -58,97 +64,11 @@ class SendReport:
         return dict(self.__dict__)
 
 
-def idempotency_key(change_id: int, subscription_id: int) -> str:
-    """The key that makes a delivery unique per change × subscription."""
-    return f"change:{change_id}:subscription:{subscription_id}"
-
-
-def operator_key(event_id: int, subscription_id: int) -> str:
-    """The key that makes an operator alert unique per event × subscription."""
-    return f"operator:{event_id}:subscription:{subscription_id}"
-
-
-def _insert(store: Store, **row) -> None:
-    columns = ", ".join(row)
-    store.db.execute(f"INSERT OR IGNORE INTO deliveries ({columns}) VALUES ({', '.join('?' * len(row))})",
-                     list(row.values()))
-
-
-def _active_subscriptions(store: Store) -> list[dict]:
-    return [decode(row) for row in store.db.query("SELECT * FROM subscriptions WHERE active = 1 ORDER BY id")]
-
-
-def enqueue_for_change(store: Store, payload: dict) -> None:
-    """Listener of ``change.recorded``: queue the change for every subscription it matches."""
-    change, target = payload["change"], payload["target"]
-    now = iso(utc_now())
-    for subscription in _active_subscriptions(store):
-        try:
-            wanted = matches(subscription, change, target)
-        except (KeyError, TypeError, ValueError) as error:
-            # Better an unwanted alert than a lost one: queue it and say why.
-            log.warning("subscription %s: cannot evaluate its filters (%s); queuing change %s",
-                        subscription["id"], type(error).__name__, change["id"])
-            wanted = True
-        if not wanted:
-            continue
-        _insert(store, kind="change", change_id=change["id"], subscription_id=subscription["id"],
-                idempotency_key=idempotency_key(change["id"], subscription["id"]),
-                status="pending" if subscription["digest"] == "none" else "digest",
-                attempts=0, next_attempt_at=now, created_at=now)
-
-
-def enqueue_operator_event(store: Store, payload: dict) -> None:
-    """Listener of ``target.state_changed``: a target turning broken, or recovering from broken."""
-    target, old, new = payload["target"], payload["old_state"], payload["new_state"]
-    if new == "broken" and old != "broken":
-        kind = "broken"
-    elif old == "broken" and new == "ok":
-        kind = "recovered"
-    else:
-        return
-    now = iso(utc_now())
-    event_id = store.db["operator_events"].insert({
-        "target_id": target["id"], "company": target["company"], "doc_type": target["doc_type"],
-        "url": target["url"], "kind": kind, "old_state": old, "new_state": new,
-        "reason": (payload.get("reason") or "")[:1000], "created_at": now}).last_pk
-    for subscription in _active_subscriptions(store):
-        if matches_target(subscription, target):
-            _insert(store, kind="operator", change_id=None, operator_event_id=event_id,
-                    subscription_id=subscription["id"], idempotency_key=operator_key(event_id, subscription["id"]),
-                    status="pending", attempts=0, next_attempt_at=now, created_at=now)
-
-
-# -- sending --------------------------------------------------------------------------------
-def _message(store: Store, delivery: dict, subscription: dict, settings: NotifySettings,
-             body_limit: int, title_limit: int) -> tuple[str, str]:
-    key, kind = delivery["idempotency_key"], delivery["kind"] or "change"
-    if kind == "digest":
-        items = digest_items(store, delivery["id"])
-        context_for = digest_context(items, subscription, since=digest_since(store, delivery["id"]),
-                                     until=delivery["created_at"][:16].replace("T", " "),
-                                     base_url=settings.base_url, max_items=settings.max_items, key=key)
-    elif kind == "operator":
-        event = store.db["operator_events"].get(delivery["operator_event_id"])
-        target = {"id": event["target_id"], "company": event["company"], "doc_type": event["doc_type"],
-                  "url": event["url"]}
-        context_for = operator_context(event, target, subscription, key=key)
-    else:
-        change = store.get_change(delivery["change_id"])
-        context_for = change_context(change, store.get_target(change["target_id"]), subscription,
-                                     base_url=settings.base_url, max_items=settings.max_items, key=key)
-    return render_message(kind if kind != "change" else "alert", context_for, subscription["format"],
-                          settings.template_dir or None, body_limit, title_limit)
-
-
 def _due(store: Store, now: datetime, settings: NotifySettings, limit: int,
          seen: set[int] = frozenset()) -> list[tuple[int, int]]:
     """``(delivery id, subscription id)`` of due rows not in ``seen``, oldest first."""
     stale = iso(now - timedelta(seconds=settings.lease_seconds))
-    rows = store.db.execute(
-        "SELECT d.id, d.subscription_id FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id "
-        "WHERE s.active = 1 AND ((d.status IN ('pending', 'failed') AND d.next_attempt_at <= ?) "
-        "OR (d.status = 'sending' AND d.claimed_at <= ?)) ORDER BY d.id", [iso(now), stale]).fetchall()
+    rows = notifications.due_deliveries(store.db, iso(now), stale)
     found = []
     for delivery_id, subscription_id in rows:
         if delivery_id not in seen:
@@ -162,19 +82,12 @@ def _claim(store: Store, delivery: dict, now: datetime, settings: NotifySettings
     """Mark a row `sending` and open an attempt, committed before the send; None if taken."""
     stale = iso(now - timedelta(seconds=settings.lease_seconds))
     with store.transaction():
-        taken = store.db.execute(
-            "UPDATE deliveries SET status = 'sending', claimed_at = ?, attempts = attempts + 1 "
-            "WHERE id = ? AND ((status IN ('pending', 'failed') AND next_attempt_at <= ?) "
-            "OR (status = 'sending' AND claimed_at <= ?))",
-            [iso(utc_now()), delivery["id"], iso(now), stale]).rowcount
-        if not taken:
+        if not notifications.take_delivery(store.db, delivery["id"], iso(utc_now()), iso(now), stale):
             return None
-        store.db.execute("UPDATE delivery_attempts SET ok = 0, error = ?, finished_at = ? "
-                         "WHERE delivery_id = ? AND finished_at IS NULL",
-                         [INTERRUPTED, iso(utc_now()), delivery["id"]])
-        return store.db["delivery_attempts"].insert({
+        notifications.close_open_attempts(store.db, delivery["id"], INTERRUPTED, iso(utc_now()))
+        return notifications.insert_attempt(store.db, {
             "delivery_id": delivery["id"], "attempted_at": iso(utc_now()), "ok": None, "error": None,
-            "finished_at": None}).last_pk
+            "finished_at": None})
 
 
 def _finish(store: Store, delivery: dict, attempt_id: int | None, attempts: int, error: str | None,
@@ -193,12 +106,12 @@ def _finish(store: Store, delivery: dict, attempt_id: int | None, attempts: int,
                    "next_attempt_at": iso(max(now, utc_now()) + timedelta(seconds=delay))}
     with store.transaction():
         if attempt_id is None:
-            store.db["delivery_attempts"].insert({"delivery_id": delivery["id"], "attempted_at": finished,
-                                                  "ok": 0, "error": error, "finished_at": finished})
+            notifications.insert_attempt(store.db, {"delivery_id": delivery["id"], "attempted_at": finished,
+                                                    "ok": 0, "error": error, "finished_at": finished})
         else:
-            store.db["delivery_attempts"].update(attempt_id, {"ok": int(error is None), "error": error,
-                                                              "finished_at": finished})
-        store.db["deliveries"].update(delivery["id"], updates)
+            notifications.update_attempt(store.db, attempt_id, {"ok": int(error is None), "error": error,
+                                                                "finished_at": finished})
+        notifications.update_delivery(store.db, delivery["id"], updates)
         if status == "sent":
             # Proof of notice: the sent delivery joins the ledger in the same transaction.
             ledger.append_delivery(store.db, delivery["id"], finished)
@@ -292,8 +205,8 @@ class _Pass:
 
     def _prepare(self, delivery_id: int) -> bool:
         store, settings, now, report = self.store, self.settings, self.now, self.report
-        delivery = store.db["deliveries"].get(delivery_id)
-        subscription = decode(store.db["subscriptions"].get(delivery["subscription_id"]))
+        delivery = notifications.delivery(store.db, delivery_id)
+        subscription = decode(notifications.subscription_row(store.db, delivery["subscription_id"]))
         try:
             url = self.urls.get(subscription["id"]) or reveal_url(store, subscription)
             self.urls[subscription["id"]] = url
@@ -315,7 +228,7 @@ class _Pass:
         title_limit, body_limit = channels.limits(plugin)
         body_limit = min(body_limit or settings.max_body_chars, settings.max_body_chars)
         try:
-            title, body = _message(store, delivery, subscription, settings, body_limit, title_limit)
+            title, body = delivery_message(store, delivery, subscription, settings, body_limit, title_limit)
         except (TemplateProblem, ChangeNotFound, TargetNotFound) as problem:
             # Not the channel's fault and not a reason to give up: keep it, retry after a fix.
             _finish(store, delivery, None, max(1, delivery["attempts"]), str(problem), settings, now,
@@ -400,11 +313,7 @@ def _release(store: Store, job: _Job) -> None:
     counted), its attempt closed as interrupted."""
     finished = iso(utc_now())
     with store.transaction():
-        store.db.execute("UPDATE delivery_attempts SET ok = 0, error = ?, finished_at = ? WHERE id = ?",
-                         [STOPPED, finished, job.attempt_id])
-        store.db.execute("UPDATE deliveries SET status = 'pending', claimed_at = NULL, next_attempt_at = ?, "
-                         "attempts = max(0, attempts - 1) WHERE id = ? AND status = 'sending'",
-                         [finished, job.delivery["id"]])
+        notifications.release_delivery(store.db, job.delivery["id"], job.attempt_id, STOPPED, finished)
 
 
 def send_pending(store: Store, limit: int | None = None, base_url: str | None = None,
@@ -432,5 +341,4 @@ def send_pending(store: Store, limit: int | None = None, base_url: str | None = 
 
 def outbox_counts(store: Store) -> dict:
     """How many deliveries are in each status."""
-    return {row[0]: row[1] for row in store.db.execute(
-        "SELECT status, count(*) FROM deliveries GROUP BY status ORDER BY status").fetchall()}
+    return notifications.delivery_counts(store.db)

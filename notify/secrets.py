@@ -20,13 +20,15 @@ import fcntl
 import json
 import os
 import secrets as random_tokens
-import sqlite3
 import stat
 from collections.abc import Iterator
 from pathlib import Path
 
 from monitor.config import config
 from monitor.errors import InputError
+from monitor.store import channel_secrets
+
+from notify.privacy import redact, scrub
 
 SECRETS_ENV = "POLICYWATCH_SECRETS"
 _FORMAT = "policywatch channel secrets"
@@ -179,13 +181,6 @@ def forget(db_path: str | os.PathLike, ref: str | None) -> None:
         SecretsFile(secrets_path(db_path)).delete(key)
 
 
-def _db_file(db) -> str:
-    for _, name, file in db.execute("PRAGMA database_list").fetchall():
-        if name == "main":
-            return file or ""
-    return ""
-
-
 def move_urls_out(db) -> int:
     """Migration: move full URLs still in ``subscriptions.apprise_url`` to the secrets file,
     leaving the redacted form and a reference; scrub stored errors too. Returns how many moved.
@@ -193,35 +188,18 @@ def move_urls_out(db) -> int:
     Runs inside the migration's transaction: the secrets file is written (and synced) first,
     so a failure leaves at worst unused entries in it, never a URL lost.
     """
-    from notify.channels import redact, scrub
-
-    rows = db.execute("SELECT id, apprise_url FROM subscriptions WHERE secret_ref IS NULL "
-                      "AND apprise_url IS NOT NULL").fetchall()
+    rows = channel_secrets.urls_in_database(db)
     if not rows:
         return 0
-    path = _db_file(db)
+    path = channel_secrets.database_file(db)
     if not path and not config().secrets:
         raise InputError(f"cannot move channel URLs out of an in-memory database: set {SECRETS_ENV}")
-    # Overwritten bytes are zeroed, so the old URLs do not linger in free pages.
-    db.execute("PRAGMA secure_delete = ON")
+    channel_secrets.secure_delete(db)
     refs = SecretsFile(secrets_path(path)).put_many([url for _, url in rows])
     for (subscription_id, url), ref in zip(rows, refs, strict=True):
-        db.execute("UPDATE subscriptions SET apprise_url = ?, secret_ref = ? WHERE id = ?",
-                   [redact(url), f"file:{ref}", subscription_id])
-        for table, column, where in (
-                ("deliveries", "last_error", "subscription_id = ?"),
-                ("delivery_attempts", "error",
-                 "delivery_id IN (SELECT id FROM deliveries WHERE subscription_id = ?)")):
-            for row_id, text in db.execute(f"SELECT id, {column} FROM {table} WHERE {where} "
-                                           f"AND {column} IS NOT NULL", [subscription_id]).fetchall():
-                clean = scrub(text, url)
-                if clean != text:
-                    db.execute(f"UPDATE {table} SET {column} = ? WHERE id = ?", [clean, row_id])
+        channel_secrets.set_reference(db, subscription_id, redact(url), f"file:{ref}")
+        for table, row_id, text in channel_secrets.stored_errors(db, subscription_id):
+            clean = scrub(text, url)
+            if clean != text:
+                channel_secrets.replace_error(db, table, row_id, clean)
     return len(rows)
-
-
-def checkpoint(db) -> None:
-    """After moving URLs out: copy the WAL into the file and empty it, so the old page images
-    (with the URLs) leave the ``-wal`` file too."""
-    with contextlib.suppress(sqlite3.Error):
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

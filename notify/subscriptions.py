@@ -1,7 +1,7 @@
 """Subscriptions: who wants to hear about which changes, and through which apprise URL.
 
 Apprise URLs carry secrets (tokens, passwords): the database keeps only their redacted form
-(``channels.redact``) and a reference to the full URL, which lives in the secrets file or the
+(``notify.privacy.redact``) and a reference to the full URL, which lives in the secrets file or the
 environment (``notify.secrets``, docs/decisions/0013); ``get_subscription(reveal=True)`` is
 for the sender alone.
 """
@@ -10,11 +10,13 @@ import json
 import logging
 
 from monitor.errors import InputError
+from monitor.store import notifications
 from monitor.store.database import Store
 from monitor.timeutil import now_iso
 
 from notify import secrets
-from notify.channels import redact, remember, validate
+from notify.channels import validate
+from notify.privacy import redact, remember
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +52,12 @@ def add_subscription(store: Store, apprise_url: str, *, name: str = "", companie
              for key, values in (("companies", companies), ("doc_types", doc_types), ("topics", topics))}
     ref = secrets.keep(store.path, apprise_url)  # before the row: a row never lacks its secret
     with store.transaction():
-        subscription_id = store.db["subscriptions"].insert({
-            "name": name, "apprise_url": redact(full_url), "secret_ref": ref, **{k: json.dumps(v) for k, v in clean.items()},
+        subscription_id = notifications.insert_subscription(store.db, {
+            "name": name, "apprise_url": redact(full_url), "secret_ref": ref,
+            **{k: json.dumps(v) for k, v in clean.items()},
             "min_severity": min_severity, "class_filter": class_filter, "digest": digest,
             "format": fmt, "operator": int(bool(operator)), "active": 1, "created_at": now_iso(),
-        }).last_pk
+        })
     log.info("added subscription %s", subscription_id)
     return get_subscription(store, subscription_id)
 
@@ -81,25 +84,18 @@ def reveal_url(store: Store, subscription: dict) -> str:
 
 def get_subscription(store: Store, subscription_id: int, *, reveal: bool = False) -> dict:
     """One subscription; its apprise URL redacted unless ``reveal`` (for sending only)."""
-    rows = list(store.db.query("SELECT * FROM subscriptions WHERE id = ?", [subscription_id]))
-    if not rows:
+    row = notifications.find_subscription(store.db, subscription_id)
+    if row is None:
         raise InputError(f"no subscription with id {subscription_id} (see `policywatch subscriptions`)")
-    subscription = decode(rows[0])
+    subscription = decode(row)
     subscription.pop("secret_ref", None)
-    subscription["apprise_url"] = reveal_url(store, rows[0]) if reveal else redact(subscription["apprise_url"])
+    subscription["apprise_url"] = reveal_url(store, row) if reveal else redact(subscription["apprise_url"])
     return subscription
 
 
 def list_subscriptions(store: Store, include_inactive: bool = False) -> list[dict]:
     """Subscriptions (active ones unless ``include_inactive``), URLs redacted, with outbox counts."""
-    where = "" if include_inactive else "WHERE s.active = 1"
-    rows = store.db.query(
-        "SELECT s.*, "
-        "(SELECT count(*) FROM deliveries d WHERE d.subscription_id = s.id AND d.status = 'sent') AS sent, "
-        "(SELECT count(*) FROM deliveries d WHERE d.subscription_id = s.id "
-        " AND d.status IN ('pending', 'failed', 'sending', 'digest')) AS waiting, "
-        "(SELECT count(*) FROM deliveries d WHERE d.subscription_id = s.id AND d.status = 'dead') AS dead "
-        f"FROM subscriptions s {where} ORDER BY s.id")
+    rows = notifications.subscriptions_with_counts(store.db, include_inactive)
     return [{**{k: v for k, v in decode(row).items() if k != "secret_ref"},
              "apprise_url": redact(row["apprise_url"]), "active": bool(row["active"])} for row in rows]
 
@@ -109,12 +105,9 @@ def remove_subscription(store: Store, subscription_id: int) -> None:
     subscription = get_subscription(store, subscription_id)
     if not subscription["active"]:
         raise InputError(f"subscription {subscription_id} is already unsubscribed")
-    ref = store.db["subscriptions"].get(subscription_id)["secret_ref"]
+    ref = notifications.subscription_row(store.db, subscription_id)["secret_ref"]
     with store.transaction():
-        store.db["subscriptions"].update(subscription_id, {"active": 0})
-        # A row being sent right now (`sending`) is left to finish: it may already be out.
-        store.db.execute("UPDATE deliveries SET status = 'cancelled' WHERE subscription_id = ? "
-                         "AND status IN ('pending', 'failed', 'digest')", [subscription_id])
+        notifications.deactivate_subscription(store.db, subscription_id)
     # Its URL is never needed again (a send in flight already holds it).
     secrets.forget(store.path, ref)
 

@@ -190,8 +190,8 @@ def run_distributed(db_path: str, redis_url: str, *, prefix: str = redis_queue.D
         nonlocal outbox
         if not notify or (outbox is not None and outbox.is_alive()):
             return
-        from crawler.daemon import _send_outbox
-        outbox = threading.Thread(target=_send_outbox, args=(recorder.store.path,), daemon=True)
+        from crawler.daemon import outbox_pass
+        outbox = threading.Thread(target=outbox_pass, args=(recorder.store.path,), daemon=True)
         outbox.start()
         if wait:
             outbox.join()

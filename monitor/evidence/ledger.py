@@ -23,6 +23,7 @@ Two entry formats (docs/evidence.md, "The ledger"):
 import hashlib
 import json
 
+from monitor.redaction import redact_url
 from monitor.store import evidence_rows
 from monitor.store import ledger as ledger_rows
 
@@ -240,9 +241,8 @@ def delivery_channel(db, subscription_id: int) -> str:
 
 def delivery_recipient(db, subscription_id: int) -> str:
     """A subscription's recipient as a bundle shows it: the redacted apprise URL."""
-    from notify.subscriptions import redact
     found = evidence_rows.subscription_url(db, subscription_id)
-    return redact(found) if found is not None else "unknown"
+    return redact_url(found) if found is not None else "unknown"
 
 
 def append_delivery(db, delivery_id: int, recorded_at: str) -> dict:

@@ -18,8 +18,9 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
+from monitor import redaction
 from monitor.config import config
 from monitor.evidence import ledger, tsp
 from monitor.errors import InputError, PolicywatchError, StoreError
@@ -60,14 +61,9 @@ class TsaSettings:
 
 
 def redact_url(url: str) -> str:
-    """``url`` without its secrets: user info becomes ``***``, and so does every query value."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = ("***@" if parts.username or parts.password else "") + host + (f":{parts.port}" if parts.port else "")
-    query = urlencode([(key, "***") for key, _ in parse_qsl(parts.query, keep_blank_values=True)], safe="*")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    """``url`` without its secrets: user info becomes ``***``, and so does every query value
+    (``monitor.redaction``'s service form: timestamp rows are looked up by it)."""
+    return redaction.redact_url(url, keep_address=True)
 
 
 def _split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
