@@ -1,0 +1,100 @@
+"""The architecture is checked, not described (docs/architecture.md, docs/decisions/0016).
+
+- the import-linter contracts in pyproject.toml (layers, who may import the crawler, the
+  notifier, sqlite3) hold;
+- ruff, configured in pyproject.toml, is clean;
+- no module of the code is over 400 lines, no function over 80;
+- a function-level import says why it is not at the top (an optional extra, start-up cost, a
+  large table loaded on first use) in a comment on its line or just above its group.
+"""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CODE = ("monitor", "crawler", "notify")
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 80
+
+
+def _modules(*roots: str) -> list[Path]:
+    return sorted(p for root in roots for p in (ROOT / root).rglob("*.py"))
+
+
+def _run(*command: str) -> subprocess.CompletedProcess:
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+def test_the_import_contracts_hold():
+    lint_imports = Path(sys.executable).with_name("lint-imports")
+    assert lint_imports.exists(), "import-linter is a test dependency: pip install -e '.[test]'"
+    result = _run(str(lint_imports), "--no-cache")
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+
+
+def test_ruff_is_clean():
+    result = _run(sys.executable, "-m", "ruff", "check", "--no-cache", ".")
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+
+
+def _too_long() -> list[str]:
+    found = []
+    for path in _modules(*CODE):
+        source = path.read_text(encoding="utf-8")
+        name = path.relative_to(ROOT)
+        if source.count("\n") > MAX_MODULE_LINES:
+            found.append(f"{name}: {source.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = node.end_lineno - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    found.append(f"{name}:{node.lineno} {node.name}() is {length} lines")
+    return found
+
+
+def test_no_module_or_function_is_too_long():
+    assert _too_long() == []
+
+
+def _unexplained_imports(source: str) -> list[int]:
+    """Lines of function-level imports with no comment on the line or above their group."""
+    lines = source.splitlines()
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for inner in ast.walk(node):
+            if not isinstance(inner, ast.Import | ast.ImportFrom):
+                continue
+            row = inner.lineno - 1
+            if "#" in lines[inner.end_lineno - 1] or "#" in lines[row]:
+                continue
+            above = row - 1  # walk up over the imports of the same group to the line before it
+            while above >= 0 and lines[above].strip().startswith(("import ", "from ")) \
+                    and "#" not in lines[above]:
+                above -= 1
+            if above < 0 or not lines[above].strip().startswith("#") \
+                    and not lines[above].strip().startswith(("import ", "from ")):
+                found.append(inner.lineno)
+    return found
+
+
+def test_function_level_imports_say_why():
+    unexplained = [f"{path.relative_to(ROOT)}:{line}" for path in _modules(*CODE)
+                   for line in _unexplained_imports(path.read_text(encoding="utf-8"))]
+    assert unexplained == [], "give each a comment (extra, start-up cost, ...) or move it to the top"
+
+
+@pytest.mark.parametrize("source, unexplained", [
+    ("def f():\n    import json\n", [2]),
+    ("def f():\n    import json  # only the export needs it\n", []),
+    ("def f():\n    # start-up cost: only this command loads apprise\n    import json\n    import os\n", []),
+    ("def f():\n    x = 1\n    import json\n", [3]),
+    ("import os\n", []),
+])
+def test_the_import_check_tells_explained_from_unexplained(source, unexplained):
+    assert _unexplained_imports(source) == unexplained
