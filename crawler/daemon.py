@@ -17,10 +17,12 @@ import threading
 from datetime import datetime
 
 from crawler.runner import run_crawl_script
+from monitor.evidence.timestamps import TsaSettings, timestamp_head_if_configured
 from monitor.store.lock import DaemonLock
 from monitor.store.schedule import CLAIM_LEASE_SECONDS, claim_due, next_due_at, release
 from monitor.store.database import open_store
 from monitor.timeutil import now
+from notify.outbox import send_pending
 
 log = logging.getLogger("policywatch.daemon")
 
@@ -30,7 +32,6 @@ _TIMESTAMPING = threading.Lock()  # the tick and the outbox thread both timestam
 
 def outbox_pass(db_path: str, stop: threading.Event | None = None):
     """One outbox pass on its own connection (this runs in a worker thread); its report."""
-    from notify.outbox import send_pending
     store = open_store(db_path)
     try:
         report = send_pending(store, stop=stop)
@@ -44,7 +45,6 @@ def outbox_pass(db_path: str, stop: threading.Event | None = None):
 
 def _timestamp_head(db_path: str) -> None:
     """RFC 3161 timestamp of the ledger head when a TSA is configured (never raises)."""
-    from monitor.evidence.timestamps import TsaSettings, timestamp_head_if_configured
     if not TsaSettings.from_env().url:
         return
     with _TIMESTAMPING:

@@ -109,11 +109,11 @@ def run_crawl_script(db_path: str, script: Callable[[CrawlPass], Awaitable], *,
         except BaseException as error:  # re-raised in the caller's frame below
             outcome["error"] = error
         finally:
-            from twisted.internet import reactor
+            from twisted.internet import reactor  # installed by Scrapy by now; importing it earlier would install the default one
             if reactor.running:
                 reactor.stop()
 
-    from twisted.internet import reactor
+    from twisted.internet import reactor  # only after Scrapy installed the reactor it wants
     reactor.callWhenRunning(lambda: deferred_from_coro(main()))
     try:
         process.start(stop_after_crawl=False, install_signal_handlers=install_signal_handlers)

@@ -1,5 +1,8 @@
 """``policywatch subscribe``, ``subscriptions``, ``unsubscribe`` and ``notify``: the alert channels."""
 
+import signal
+import threading
+
 import click
 
 from monitor.cli.common import emit_json, err, open_cli_store, out
@@ -33,8 +36,10 @@ def subscribe(ctx, apprise_url, company, doc_type, topic, min_severity, class_fi
     POLICYWATCH_SECRETS), never into the database, and is only ever shown redacted. Give
     env:NAME instead to read it from the environment variable NAME at every send.
     """
+    # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
     from notify.subscriptions import add_subscription
 
+    # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
     from monitor.compare.classify import TOPICS
     unknown = sorted(set(topic) - set(TOPICS))
     if unknown:
@@ -54,6 +59,7 @@ def subscribe(ctx, apprise_url, company, doc_type, topic, min_severity, class_fi
 @click.pass_context
 def subscriptions(ctx, include_inactive, as_json):
     """List subscriptions (apprise URLs redacted) with their outbox counts."""
+    # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
     from notify.subscriptions import list_subscriptions
     found = list_subscriptions(open_cli_store(ctx), include_inactive=include_inactive)
     if as_json:
@@ -75,6 +81,7 @@ def subscriptions(ctx, include_inactive, as_json):
 @click.pass_context
 def unsubscribe(ctx, subscription_id):
     """Stop a subscription; its waiting alerts are cancelled, its history kept."""
+    # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
     from notify.subscriptions import remove_subscription
     remove_subscription(open_cli_store(ctx), subscription_id)
     err.print(f"unsubscribed {subscription_id}")
@@ -99,6 +106,7 @@ def notify_command(ctx, base_url, template_dir, limit, flush_digests, as_json):
     Channels are sent to in parallel (POLICYWATCH_NOTIFY_PARALLEL_SENDS, 8), each send given at
     most POLICYWATCH_NOTIFY_SEND_DEADLINE_SECONDS (30).
     """
+    # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
     from notify.messages import sample_context_for
     from notify.outbox import outbox_counts, send_pending
     from notify.render import check_templates
@@ -120,8 +128,6 @@ def notify_command(ctx, base_url, template_dir, limit, flush_digests, as_json):
 def _stop_on_signals():
     """An event set by SIGTERM/SIGINT: the outbox stops starting sends, puts the ones in flight
     back to pending after a short grace, and the command ends."""
-    import signal
-    import threading
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -36,6 +36,7 @@ def database_path(ctx, create: bool = False) -> str:
 
 def open_cli_store(ctx, create: bool = False):
     """The command's store (see ``database_path``), with the notifier listening to its events."""
+    # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
     import notify
     notify.install()
     return open_store(database_path(ctx, create), create=create)

@@ -82,6 +82,7 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 def run_demo(workdir: Path, console: Console) -> dict:
     """Run the demo in ``workdir`` (recreated); return a summary (used by tests)."""
+    # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
     import notify
     from crawler.runner import run_crawl_script
     from notify.outbox import send_pending

@@ -34,6 +34,7 @@ def _trust_note(count: int, tsa_ca: str | None) -> str:
 @click.pass_context
 def verify_command(ctx, tsa_ca):
     """Check the ledger's hash chain and its RFC 3161 timestamps; name the first broken link."""
+    # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
     from monitor.evidence.ledger import verify_store
     from monitor.evidence.timestamps import TsaSettings, verify_timestamps
     trusted = TsaSettings(ca_file=tsa_ca).trusted()
@@ -41,6 +42,7 @@ def verify_command(ctx, tsa_ca):
     problems = verify_store(store)
     stamp_problems, stamps = verify_timestamps(store.db, trusted)
     problems += stamp_problems
+    # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
     from crawler.runner import warc_dir
     from monitor.evidence.warc import check_pointers
     pointer_problems, pointers = check_pointers(store.db, warc_dir(store.path))
@@ -72,6 +74,7 @@ def ledger_timestamp(ctx, tsa_url, tsa_ca, timeout, force, as_json):
     One token vouches for every entry up to the head. Needs the network; the crawl and the daemon
     do it after each pass when POLICYWATCH_TSA_URL is set.
     """
+    # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
     from monitor.evidence.timestamps import TsaSettings, timestamp_head
     settings = TsaSettings.from_env(url=tsa_url, ca_file=tsa_ca, timeout=timeout)
     stamped = timestamp_head(open_cli_store(ctx), settings, force=force)
@@ -94,6 +97,7 @@ def ledger_timestamp(ctx, tsa_url, tsa_ca, timeout, force, as_json):
 @click.pass_context
 def ledger_timestamps(ctx, as_json):
     """List the stored RFC 3161 timestamps and the last failed request."""
+    # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
     from monitor.evidence.timestamps import last_failure, stored_timestamps
     store = open_cli_store(ctx)
     rows = [{k: v for k, v in row.items() if k != "token_der"} for row in stored_timestamps(store.db)]
@@ -125,8 +129,10 @@ def evidence_group():
 @click.pass_context
 def evidence_export(ctx, company, doc_type, since, until, no_pdf, out):
     """Write an evidence bundle to the directory OUT (with the RFC 3161 timestamps that cover it)."""
+    # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
     from crawler.runner import warc_dir
 
+    # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
     from monitor.evidence.bundle import export_bundle
     store = open_cli_store(ctx)
     manifest = export_bundle(store, out, company=company, doc_type=doc_type, since=since, until=until,
@@ -144,6 +150,7 @@ def evidence_export(ctx, company, doc_type, since, until, no_pdf, out):
 @_TSA_CA_OPTION
 def evidence_verify(bundle, tsa_ca):
     """Verify a bundle offline; print OK or the first broken link."""
+    # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
     from monitor.evidence.verify import BundleBroken, verify_bundle
     from monitor.evidence.timestamps import TsaSettings
     trusted = TsaSettings(ca_file=tsa_ca).trusted()

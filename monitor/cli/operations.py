@@ -29,12 +29,14 @@ err = Console(stderr=True, highlight=False)
 @click.pass_context
 def run_command(ctx, tick, batch, lease, no_notify, max_ticks, timeout, redis_url, redis_prefix):
     """Run as a daemon: crawl due targets, record, send alerts; stop with SIGTERM/SIGINT."""
+    # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
     import notify
     from crawler.daemon import run_daemon
 
     common.database_path(ctx)  # a missing database is an error here, not a new empty one to watch
     notify.install()
     if redis_url:
+        # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
         from crawler.redis import require_extra
         require_extra("run --redis")
         from crawler.redis.distributed import run_distributed  # needs the redis extra
@@ -62,6 +64,7 @@ def run_command(ctx, tick, batch, lease, no_notify, max_ticks, timeout, redis_ur
 @click.pass_context
 def status_command(ctx, as_json):
     """Targets by state, failing targets and why, outbox backlog, database size."""
+    # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
     from monitor.store.health import status_report
     from monitor.cli.views_ops import status_renderables
     report = status_report(common.open_cli_store(ctx))
@@ -91,6 +94,7 @@ def maintain_command(ctx, prune_unchanged_days, vacuum, as_json):
 
     Exits 1 if SQLite's integrity check finds a problem.
     """
+    # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
     from monitor.store.maintenance import maintain
     from monitor.cli.views_ops import maintenance_sentences
     result = maintain(common.open_cli_store(ctx), keep_unchanged_days=prune_unchanged_days, run_vacuum=vacuum)
@@ -117,6 +121,7 @@ def crawl_command(ctx, include_all, company, timeout, no_notify, as_json):
 
     Exits 3 if any fetch failed.
     """
+    # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
     from crawler.passes import crawl_due
     report = crawl_due(common.open_cli_store(ctx), include_all=include_all, companies=company,
                        timeout=timeout, notify=not no_notify, console=common.err)

@@ -61,6 +61,7 @@ def diff(old, new, select, remove, as_json):
     if as_json:
         emit_json(report)
         return
+    # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
     from monitor.compare.diff import word_diff
     out.print(views.classification_line(report))
     views.print_evidence(out, report["evidence"], report["changes"])
@@ -78,6 +79,7 @@ def diff(old, new, select, remove, as_json):
 def extract_command(file, select, remove, url, declaration):
     """Print the normalised Markdown of a local file. Never touches the database."""
     if declaration:
+        # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
         from monitor.targets.declarations import extraction_options, read_terms_object
         terms = read_terms_object(Path(declaration))
         options = extraction_options(terms)

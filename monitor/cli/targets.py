@@ -84,6 +84,7 @@ def target_edit(ctx, target_id, company, doc_type, select, no_select, remove, no
     A selector change re-derives the latest version from its stored page, as `reextract` does:
     a technical upgrade, never an alert. History is kept as it was recorded.
     """
+    # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
     from monitor.record.reextract import reextract_target
     for given, cleared, name in ((select, no_select, "select"), (remove, no_remove, "remove")):
         if given and cleared:

@@ -1,5 +1,7 @@
 """``policywatch serve`` and ``policywatch site build``: the web UI, live or as static files."""
 
+import os
+
 import click
 
 from monitor.cli.common import database_path
@@ -23,8 +25,10 @@ def _ensure_store(ctx) -> str:
 @click.pass_context
 def serve_command(ctx, host, port, base_url, workers):
     """Serve the web UI, feeds, JSON API and CSV export (read-only on the database)."""
+    # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
     import uvicorn
 
+    # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
     from monitor.web.app import create_app
     path = _ensure_store(ctx)
     click.echo(f"policywatch: serving {path} on http://{host}:{port}/", err=True)
@@ -35,7 +39,6 @@ def serve_command(ctx, host, port, base_url, workers):
         click.echo(f"policywatch: warning: no --base-url; feed ids and links use {base_url} "
                    "(set the public URL readers use)", err=True)
     if workers > 1:
-        import os
         os.environ["POLICYWATCH_WEB_DB"] = path
         os.environ["POLICYWATCH_WEB_BASE_URL"] = base_url
         uvicorn.run("monitor.web.app:app_from_environment", factory=True, host=host, port=port,
@@ -58,6 +61,7 @@ def site_group():
 @click.pass_context
 def site_build(ctx, out_dir, base_url):
     """Write every page, feed, raw capture and the CSV export under OUT_DIR."""
+    # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
     from monitor.web.static_site import build
     report = build(_ensure_store(ctx), out_dir, base_url=base_url)
     click.echo(f"policywatch: wrote {report['files']} files to {out_dir}", err=True)

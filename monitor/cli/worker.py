@@ -39,6 +39,7 @@ def _settings(pairs: tuple[str, ...]) -> dict:
               help="Override a Scrapy setting (repeatable), e.g. -s CONCURRENT_REQUESTS_PER_DOMAIN=2.")
 def worker_command(redis_url, prefix, concurrency, timeout, render, pairs):
     """Fetch targets from Redis and push captures back until SIGTERM/SIGINT; print stats as JSON."""
+    # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
     from crawler.redis import require_extra
     require_extra("worker")
     from crawler.redis.distributed import run_worker  # needs the redis extra

@@ -27,6 +27,7 @@ def html_to_pdf(html: str, out: Path) -> str:
         raise PdfUnavailable(f"no browser to print it with: {executable} is not installed "
                              "(apt-get install chromium, or set POLICYWATCH_CHROMIUM)")
     try:
+        # playwright costs 0.3 s to import and only the PDF report needs it
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import sync_playwright
     except ImportError as error:

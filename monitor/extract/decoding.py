@@ -18,6 +18,8 @@ Correct labels stay: their decoding has neither U+FFFD nor mess.
 import gzip
 import zlib
 
+from charset_normalizer import from_bytes
+from charset_normalizer.md import mess_ratio
 from w3lib.encoding import html_body_declared_encoding, html_to_unicode, http_content_type_encoding
 
 from monitor.errors import ExtractionError
@@ -38,7 +40,6 @@ MAX_INFLATED_BYTES = 20 * 1024 * 1024
 
 
 def _guess(body: bytes) -> str | None:
-    from charset_normalizer import from_bytes
     best = from_bytes(body[:262_144]).best()
     return best.encoding if best else None
 
@@ -80,13 +81,11 @@ def _same(one: str, other: str) -> bool:
 
 
 def _mess(text: str) -> float:
-    from charset_normalizer.md import mess_ratio
     return mess_ratio(text[:_MESS_SAMPLE], 1.0)
 
 
 def _better_decoding(body: bytes, encoding: str, mess: float, replaced: bool) -> str | None:
     """charset-normalizer's decoding of ``body`` if it differs from ``encoding`` and reads better."""
-    from charset_normalizer import from_bytes
     best = from_bytes(body[:262_144]).best()
     if best is None or _same(best.encoding, encoding):
         return None
