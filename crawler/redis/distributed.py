@@ -27,7 +27,7 @@ import time
 from crawler.redis import queue as redis_queue
 from crawler.runner import crawler_settings
 from monitor.store.lock import DaemonLock
-from monitor.store.schedule import CLAIM_LEASE_SECONDS, claim_due, next_due_at, release
+from monitor.store.schedule import CLAIM_LEASE_SECONDS, claim_due, claim_of, next_due_at, open_claims, release
 from monitor.record.batch import BatchWriter
 from monitor.store.database import open_store
 
@@ -130,8 +130,7 @@ class Recorder:
             log.warning("rejected a capture message: %s", error)
             redis_queue.reject(self.client, self.keys, data, str(error), "recorder")
             return None
-        row = self.store.db.execute("SELECT claimed_at FROM targets WHERE id = ?", [capture.target_id]).fetchone()
-        if row is None or row[0] != claim:
+        if claim_of(self.store, capture.target_id) != claim:
             # Answered already, re-queued with a new token, released, or the target was removed.
             self.counts["stale"] += 1
             log.info("target %s: dropped a capture for a stale claim %s", capture.target_id, claim)
@@ -202,8 +201,7 @@ def run_distributed(db_path: str, redis_url: str, *, prefix: str = redis_queue.D
         # release what is left (only one run per store: those claims are nobody's) and drop the
         # previous run's unpopped messages (their claims are released, so they would be stale).
         store = recorder.store
-        recorder.outstanding = {row[0]: row[1] for row in store.db.execute(
-            "SELECT id, claimed_at FROM targets WHERE claimed_at IS NOT NULL")}
+        recorder.outstanding = open_claims(store)
         while recorder.pop(0.01):
             pass
         recorder.take_back_queue()

@@ -267,7 +267,7 @@ def _record_text(store: Store, target: dict, capture: Capture, body_sha256: str,
             skeleton_sha256=skeleton_sha256))
         text_sha256 = sha256_hex(text)
         previous_chain = latest["chain_hash"] if latest else ""
-        version_id = store.db["versions"].insert({
+        version_id = store.add_version({
             "target_id": target["id"], "text": text, "text_sha256": text_sha256,
             "compare_sha256": compare_sha256, "snapshot_sha256": body_sha256,
             "capture_id": capture_id, "first_seen_at": capture.seen_at,
@@ -275,7 +275,7 @@ def _record_text(store: Store, target: dict, capture: Capture, body_sha256: str,
             "returns_to_version_id": earlier["id"] if earlier else None,
             "chain_hash": sha256_hex(f"{previous_chain}\n{text_sha256}\n{capture.seen_at}"),
             "source": capture.source, "technical": int(capture.technical),
-        }).last_pk
+        })
         store.update_row("captures", capture_id, {"version_id": version_id})
         ledger.append(store.db, "version", store.get_version(version_id), capture.fetched_at)
         change_id = None
@@ -316,7 +316,7 @@ def _record_change(store: Store, target: dict, latest: dict, version_id: int, te
         "classifier": assessment.classifier,
     }
     row["summary"] = summary_json(row)
-    change_id = store.db["changes"].insert(row).last_pk
+    change_id = store.add_change(row)
     change = store.get_change(change_id)
     ledger.append(store.db, "change", change, now_iso() if backfilled else change["detected_at"])
     if not backfilled:  # history, not news: no event, so no delivery (like a technical upgrade)

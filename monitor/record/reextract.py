@@ -44,12 +44,9 @@ class Reextracted:
 
 def _snapshot_of(store: Store, version: dict) -> tuple[bytes, str | None, str]:
     body = store.get_snapshot(version["snapshot_sha256"])
-    row = store.db.execute("SELECT content_type FROM snapshots WHERE sha256 = ?",
-                           [version["snapshot_sha256"]]).fetchone()
-    capture = store.db.execute("SELECT url, final_url FROM captures WHERE id = ?",
-                               [version["capture_id"]]).fetchone()
+    capture = store.capture_urls(version["capture_id"])
     url = (capture[1] or capture[0]) if capture else ""
-    return body, row[0] if row else None, url
+    return body, store.snapshot_content_type(version["snapshot_sha256"]), url
 
 
 def upgrade_if_stale(store: Store, target: dict) -> Reextracted | None:
@@ -89,7 +86,7 @@ def reextract_target(store: Store, target: dict) -> Reextracted:
     now = now_iso()
     text_sha256 = sha256_hex(extraction.text)
     with store.transaction():
-        version_id = store.db["versions"].insert({
+        version_id = store.add_version({
             "target_id": target["id"], "text": extraction.text, "text_sha256": text_sha256,
             "compare_sha256": sha256_hex(comparable_text(extraction.text)),
             "snapshot_sha256": latest["snapshot_sha256"], "capture_id": latest["capture_id"],
@@ -97,7 +94,7 @@ def reextract_target(store: Store, target: dict) -> Reextracted:
             "extractor_version": extraction.extractor_version, "returns_to_version_id": None,
             "chain_hash": sha256_hex(f"{latest['chain_hash']}\n{text_sha256}\n{now}"),
             "technical": 1,
-        }).last_pk
+        })
         ledger.append(store.db, "version", store.get_version(version_id), now)
         row = {
             "target_id": target["id"], "from_version_id": latest["id"], "to_version_id": version_id,
@@ -107,7 +104,7 @@ def reextract_target(store: Store, target: dict) -> Reextracted:
             "hunks": "[]", "chars_added": 0, "chars_removed": 0, "classifier": TECHNICAL_CLASSIFIER,
         }
         row["summary"] = summary_json(row)
-        change_id = store.db["changes"].insert(row).last_pk
+        change_id = store.add_change(row)
         ledger.append(store.db, "change", store.get_change(change_id), now)
     return Reextracted(target["id"], "upgraded", version_id, change_id)
 

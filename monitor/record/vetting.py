@@ -46,10 +46,8 @@ def preview(store: Store, target: dict, body: bytes, content_type: str | None,
 
 
 def _repeated_guard(store: Store, target_id: int, kind: str) -> bool:
-    rows = list(store.db.query(
-        "SELECT guard FROM captures WHERE target_id = ? ORDER BY id DESC LIMIT ?",
-        [target_id, ACCEPT_AFTER_REPEATS - 1]))
-    return len(rows) == ACCEPT_AFTER_REPEATS - 1 and all(row["guard"] == kind for row in rows)
+    guards = store.recent_guards(target_id, ACCEPT_AFTER_REPEATS - 1)
+    return len(guards) == ACCEPT_AFTER_REPEATS - 1 and all(guard == kind for guard in guards)
 
 
 def vet(store: Store, target: dict, capture, extraction: Extraction,
