@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from monitor.errors import PolicywatchError, StoreError
-from monitor.extract.known import KnownText
-from monitor.record.recording import Capture, Recorded, extraction_key, record_capture
+from monitor.extract.known import KnownText, extraction_key
+from monitor.record.recording import Capture, Recorded, record_capture
 from monitor.store.capture_repository import last_warc_capture
 from monitor.store.database import open_store, sha256_hex
 from monitor.store.sqlite_errors import DatabaseFailure
