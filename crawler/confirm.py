@@ -3,6 +3,11 @@
 The crawler still decides nothing about changes: ``monitor.record.vetting`` answers whether a body
 extracts nothing (→ try the browser) or would change the stored text (→ fetch it a second time
 and hand both bodies to ``record_capture``, which records the change only if they agree).
+
+Both spiders confirm through ``confirmation_body``; what tells them a body would change the
+text differs: a local crawl asks its store (``changes_stored_text``), a distributed worker,
+which has no store, compares with the hash its target message carries
+(``crawler.redis.worker_spider``). The spider's ``would_change`` says which.
 """
 
 import logging
@@ -19,7 +24,9 @@ OWN_META = ("target", "started_at", "handle_httpstatus_list", "playwright", "pla
             "render_fallback")
 
 
-def _own_meta(meta: dict) -> dict:
+def own_meta(meta: dict) -> dict:
+    """The request meta keys policywatch set (``OWN_META``), for a follow-up request: Scrapy's
+    own (download latency, redirect counts…) must not carry over."""
     return {key: meta[key] for key in OWN_META if key in meta}
 
 
@@ -41,17 +48,26 @@ def render_retry(spider, response):
     if not (blocked or empty):
         return None
     return response.request.replace(url=target["url"], headers=_plain_headers(response), dont_filter=True,
-                                    meta={**_own_meta(meta), **render.render_meta(target),
+                                    meta={**own_meta(meta), **render.render_meta(target),
                                           "render_fallback": True})
 
 
 async def confirmation_body(spider, response, capture) -> bytes | None:
-    """A second fetch of a body that would change the target's text; None when not needed."""
+    """A second fetch of a body that would change the target's text (the spider's
+    ``would_change(target, capture)`` says); None when confirming is off or not needed."""
     if not spider.settings.getbool("POLICYWATCH_CONFIRM_CHANGES") or not capture.body:
         return None
+    if not spider.would_change(response.meta["target"], capture):
+        return None
+    return await refetch(spider, response, capture)
+
+
+def changes_stored_text(spider, capture) -> bool:
+    """True when the capture's body would change its target's text in the crawl's store; the
+    look-up and extraction made to tell are kept on the capture for ``record_capture``."""
     db_path = spider.settings.get("POLICYWATCH_DB")
     if not db_path:
-        return None
+        return False
     # One connection per spider, not per response: opening (and migrating) costs more than asking.
     store = getattr(spider, "_policywatch_store", None)
     if store is None:
@@ -59,9 +75,7 @@ async def confirmation_body(spider, response, capture) -> bytes | None:
     target = store.get_target(capture.target_id)
     changed, capture.extraction, capture.known = preview(store, target, capture.body, capture.content_type,
                                                          capture.final_url or capture.url)
-    if not changed:
-        return None
-    return await refetch(spider, response, capture)
+    return changed
 
 
 def _decoded(headers) -> dict:
@@ -73,7 +87,7 @@ async def refetch(spider, response, capture) -> bytes:
     ``capture.confirm_fetch`` so the recorder archives it (every fetch is in the WARC files);
     the body is returned for ``capture.confirm_body`` (empty when the refetch failed)."""
     request = response.request.replace(headers=_plain_headers(response), dont_filter=True,
-                                       meta={**_own_meta(response.meta), "confirmation": True})
+                                       meta={**own_meta(response.meta), "confirmation": True})
     attempt = {"url": request.url, "fetched_at": None, "request_headers": _decoded(request.headers)}
     try:
         second = await spider.crawler.engine.download_async(request)

@@ -95,7 +95,8 @@ class OutboxSender(threading.Thread):
                 break
 
 
-def _seconds_until(stamp: str | None, cap: float) -> float:
+def seconds_until(stamp: str | None, cap: float) -> float:
+    """Seconds from now until ISO time ``stamp`` (0 if past), at most ``cap`` (``cap`` if none)."""
     if not stamp:
         return cap
     due = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
@@ -155,7 +156,7 @@ def run_daemon(db_path: str, *, tick_seconds: float = 60.0, batch: int = 500,
                     await asyncio.to_thread(sender.drain)
                 break
             try:
-                await asyncio.wait_for(stopping.wait(), _seconds_until(next_due_at(store), tick_seconds))
+                await asyncio.wait_for(stopping.wait(), seconds_until(next_due_at(store), tick_seconds))
             except TimeoutError:
                 pass
         return counts

@@ -3,7 +3,7 @@
 This is what ``policywatch crawl`` runs; the demo and the daemon reuse ``summarise``.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -11,10 +11,11 @@ from rich.text import Text
 
 from crawler.items import CaptureItem
 from crawler.runner import run_crawl_script
-from monitor.cli import views
-from monitor.cli.options import one_line
+from monitor.errors import one_line
+from monitor.evidence.timestamps import timestamp_head_if_configured
 from monitor.store.database import Store
 from monitor.timeutil import now_iso
+from notify.outbox import send_pending
 
 
 # Targets are read from the store this many at a time, as the spider asks for them.
@@ -80,9 +81,13 @@ def changed_targets(store: Store, captures: list[dict]) -> list[dict]:
 
 
 def crawl_due(store: Store, *, include_all: bool = False, companies: Sequence[str] = (),
-              timeout: float = 30.0, notify: bool = True, console: Console | None = None) -> dict:
+              timeout: float = 30.0, notify: bool = True, console: Console | None = None,
+              show_changes: Callable[[Console, list[dict]], None] | None = None) -> dict:
     """Fetch due targets once, record every capture, send the outbox; return a report:
-    ``captures`` (one summary each), ``changes`` (see ``changed_targets``) and ``failed``."""
+    ``captures`` (one summary each), ``changes`` (see ``changed_targets``) and ``failed``.
+
+    ``show_changes(console, changes)`` prints the changes after the pass (the CLI's
+    ``monitor.cli.views.print_crawl_changes``: the crawler never imports the CLI)."""
     console = console or Console(stderr=True)
     target_ids = due_ids(store, now_iso(), include_all, companies)
     if not target_ids:
@@ -118,14 +123,13 @@ def crawl_due(store: Store, *, include_all: bool = False, companies: Sequence[st
     console.print("crawled {} target(s): {}".format(
         len(captures), ", ".join(f"{n} {k}" for k, n in sorted(outcomes.items()))))
     changes = changed_targets(store, captures)
-    views.print_crawl_changes(console, changes)
+    if show_changes is not None:
+        show_changes(console, changes)
     if notify:
-        from notify.outbox import send_pending
         report = send_pending(store)
         if report.sent or report.failed or report.dead:
             console.print(f"alerts sent: {report.sent}, failed (will retry): {report.failed}, "
                           f"given up: {report.dead}")
     # After the outbox, so a token over the new ledger head covers this pass's deliveries too.
-    from monitor.evidence.timestamps import timestamp_head_if_configured
     timestamp_head_if_configured(store, warn=lambda line: console.print(Text(line, style="yellow")))
     return {"captures": captures, "changes": changes, "failed": len(failed) + missing}

@@ -2,7 +2,8 @@
 
 A request goes through the browser when its target says ``render: js``, or as a fallback when
 a plain fetch is blocked (HTTP 403/406) or extracts nothing. scrapy-playwright starts its driver
-with every crawl it is installed in, so only passes that may need it get it (``spider_for``):
+with every crawl it is installed in, so only passes that may need it get it
+(``crawler.spiders.targets.spider_for``):
 one with a ``render: js`` target, or one whose last plain fetch was blocked or empty. Within
 such a pass, requests without ``meta["playwright"]`` still go through Scrapy's HTTP handler.
 
@@ -52,14 +53,6 @@ def may_need_browser(target: dict) -> bool:
     last = target.get("last_error") or ""
     return target.get("guard") in ("no-match", "empty") or last.startswith(
         tuple(f"http-{status}" for status in BLOCKED_STATUSES))
-
-
-def spider_for(targets: list[dict]):
-    """The spider class for a pass: one with the playwright handler if any target may need it."""
-    from crawler.spiders.targets import TargetsSpider
-    if not available() or not any(may_need_browser(t) for t in targets):
-        return TargetsSpider
-    return type("RenderingTargetsSpider", (TargetsSpider,), {"custom_settings": settings()})
 
 
 def render_meta(target: dict) -> dict:

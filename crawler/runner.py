@@ -12,9 +12,9 @@ from scrapy.crawler import AsyncCrawlerProcess
 from scrapy.settings import Settings
 from scrapy.utils.defer import deferred_from_coro
 
-from crawler import render
 from crawler.items import CaptureItem
 from crawler.recorder import CaptureRecorder, share, unshare
+from crawler.spiders.targets import spider_for
 from monitor import __version__
 from monitor.config import config
 
@@ -76,7 +76,7 @@ def run_crawl_script(db_path: str, script: Callable[[CrawlPass], Awaitable], *,
         if not targets:
             return []
         # A pass that may need a browser gets the playwright handler (crawler/render.py).
-        crawler = process.create_crawler(render.spider_for(targets))
+        crawler = process.create_crawler(spider_for(targets))
         items: list[CaptureItem] = []
 
         def collect(item, **_):

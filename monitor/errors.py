@@ -6,6 +6,11 @@ Open Terms Archive's fetcher errors do.
 """
 
 
+def one_line(message: str) -> str:
+    """``message`` as a single line: its non-empty lines joined with "; "."""
+    return "; ".join(line.strip() for line in str(message).splitlines() if line.strip())
+
+
 class PolicywatchError(Exception):
     """Base of every error policywatch reports to a user."""
 

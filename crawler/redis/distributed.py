@@ -23,11 +23,14 @@ import signal
 import threading
 import time
 
+from scrapy.crawler import AsyncCrawlerProcess
 
+from crawler import render as rendering
+from crawler.daemon import outbox_pass, seconds_until
 from crawler.redis import queue as redis_queue
 from crawler.runner import crawler_settings
 from monitor.store.lock import DaemonLock
-from monitor.store.schedule import CLAIM_LEASE_SECONDS, claim_due, next_due_at, release
+from monitor.store.schedule import CLAIM_LEASE_SECONDS, claim_due, claim_of, next_due_at, open_claims, release
 from monitor.record.batch import BatchWriter
 from monitor.store.database import open_store
 
@@ -130,8 +133,7 @@ class Recorder:
             log.warning("rejected a capture message: %s", error)
             redis_queue.reject(self.client, self.keys, data, str(error), "recorder")
             return None
-        row = self.store.db.execute("SELECT claimed_at FROM targets WHERE id = ?", [capture.target_id]).fetchone()
-        if row is None or row[0] != claim:
+        if claim_of(self.store, capture.target_id) != claim:
             # Answered already, re-queued with a new token, released, or the target was removed.
             self.counts["stale"] += 1
             log.info("target %s: dropped a capture for a stale claim %s", capture.target_id, claim)
@@ -165,8 +167,101 @@ class Recorder:
 
 
 def _seconds_until_due(store, cap: float) -> float:
-    from crawler.daemon import _seconds_until
-    return _seconds_until(next_due_at(store), cap)
+    return seconds_until(next_due_at(store), cap)
+
+
+class _Outbox:
+    """The notifier's outbox, sent on its own connection in a background thread, one send at
+    a time (``crawler.daemon``'s sender)."""
+
+    def __init__(self, db_path: str, enabled: bool):
+        self.db_path, self.enabled = db_path, enabled
+        self.thread: threading.Thread | None = None
+
+    def send(self, wait: bool = False) -> None:
+        """Start a send unless one is running (or notifying is off); with ``wait``, finish it."""
+        if not self.enabled or (self.thread is not None and self.thread.is_alive()):
+            return
+        self.thread = threading.Thread(target=outbox_pass, args=(self.db_path,), daemon=True)
+        self.thread.start()
+        if wait:
+            self.thread.join()
+
+    def join(self) -> None:
+        """Wait for the send in progress, if any."""
+        if self.thread is not None:
+            self.thread.join()
+
+
+class _Rounds:
+    """The main loop's rounds and their clocks: when to re-queue, tick and send the outbox next."""
+
+    def __init__(self, recorder: Recorder, outbox: _Outbox, *, batch: int, tick_seconds: float,
+                 max_ticks: int | None):
+        self.recorder, self.outbox = recorder, outbox
+        self.batch, self.tick_seconds, self.max_ticks = batch, tick_seconds, max_ticks
+        started = time.monotonic()
+        self.next_tick = self.next_requeue = started
+        self.sent_captures, self.sent_at = 0, started  # what the last outbox send had seen
+
+    def step(self) -> bool:
+        """One round: re-queue, tick, outbox, record; False when the ticks are all answered."""
+        recorder, moment = self.recorder, time.monotonic()
+        if moment >= self.next_requeue:
+            recorder.requeue_expired()
+            self.next_requeue = moment + REQUEUE_CHECK_SECONDS
+        ticking = self.max_ticks is None or recorder.counts["ticks"] < self.max_ticks
+        if ticking and moment >= self.next_tick and len(recorder.outstanding) < self.batch:
+            self._tick(moment)
+        elif not ticking and not recorder.outstanding:
+            return False
+        if recorder.counts["captures"] > self.sent_captures and \
+                time.monotonic() - self.sent_at >= self.tick_seconds:
+            self.sent_captures, self.sent_at = recorder.counts["captures"], time.monotonic()
+            self.outbox.send()
+        recorder.pop(max(0.0, min(POP_SECONDS, self.next_tick - time.monotonic(),
+                                  self.next_requeue - time.monotonic())))
+        return True
+
+    def _tick(self, moment: float) -> None:
+        """Claim and push; the next tick comes soon after a full claim, else when one is due."""
+        room = self.batch - len(self.recorder.outstanding)
+        full = self.recorder.tick(self.batch) == room
+        self.next_tick = moment + (min(REFILL_SECONDS, self.tick_seconds) if full
+                                   else _seconds_until_due(self.recorder.store, self.tick_seconds))
+
+    def run(self, stopping: threading.Event, connection_error: type[Exception]) -> None:
+        """Rounds until a stop is requested or the ticks are all answered; Redis being
+        unreachable (``connection_error``) only pauses them."""
+        while not stopping.is_set():
+            try:
+                if not self.step():
+                    break
+            except connection_error as error:
+                # Claims stay in the store; their leases re-queue whatever Redis lost meanwhile.
+                log.warning("Redis unreachable (%s); retrying in %s s", error, REDIS_RETRY_SECONDS)
+                stopping.wait(REDIS_RETRY_SECONDS)
+
+
+def _take_over(recorder: Recorder) -> None:
+    """Settle what a previous run left: captures answering its claims are still good, so
+    record them; then release what is left (only one run per store: those claims are
+    nobody's) and drop its unpopped messages (their claims are released, so they would be stale)."""
+    recorder.outstanding = open_claims(recorder.store)
+    while recorder.pop(0.01):
+        pass
+    recorder.take_back_queue()
+    recorder.release_open_claims()
+
+
+def _wind_down(recorder: Recorder, grace_seconds: float) -> None:
+    """On a stop: take back unpopped messages, give in-flight captures ``grace_seconds``, then
+    release the claims still open (due again at once)."""
+    recorder.take_back_queue()
+    deadline = time.monotonic() + grace_seconds
+    while recorder.outstanding and time.monotonic() < deadline:
+        recorder.pop(min(POP_SECONDS, max(0.0, deadline - time.monotonic())))
+    recorder.release_open_claims()
 
 
 def run_distributed(db_path: str, redis_url: str, *, prefix: str = redis_queue.DEFAULT_PREFIX,
@@ -175,83 +270,26 @@ def run_distributed(db_path: str, redis_url: str, *, prefix: str = redis_queue.D
     """Claim, push, re-queue and record until SIGTERM/SIGINT (or ``max_ticks`` ticks are done
     and answered); return counts of what it did."""
     client = redis_queue.connect(redis_url)
-    import redis
-    keys = redis_queue.Keys(prefix)
+    import redis  # the optional redis extra: connect() has just said in one line if it is missing
     lock = DaemonLock(db_path).acquire()
-    recorder = Recorder(db_path, client, keys, lease_seconds)
+    recorder = Recorder(db_path, client, redis_queue.Keys(prefix), lease_seconds)
     stopping = threading.Event()
-    outbox: threading.Thread | None = None
+    outbox = _Outbox(recorder.store.path, notify)
 
     def request_stop(signum, frame):
         log.info("signal %s: stopping", signum)
         stopping.set()
 
-    def send_outbox(wait: bool = False):
-        nonlocal outbox
-        if not notify or (outbox is not None and outbox.is_alive()):
-            return
-        from crawler.daemon import outbox_pass
-        outbox = threading.Thread(target=outbox_pass, args=(recorder.store.path,), daemon=True)
-        outbox.start()
-        if wait:
-            outbox.join()
-
     previous = {s: signal.signal(s, request_stop) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
-        # Captures answering the previous run's claims are still good: record them, then
-        # release what is left (only one run per store: those claims are nobody's) and drop the
-        # previous run's unpopped messages (their claims are released, so they would be stale).
-        store = recorder.store
-        recorder.outstanding = {row[0]: row[1] for row in store.db.execute(
-            "SELECT id, claimed_at FROM targets WHERE claimed_at IS NOT NULL")}
-        while recorder.pop(0.01):
-            pass
-        recorder.take_back_queue()
-        recorder.release_open_claims()
-
-        timers = {"tick": time.monotonic(), "requeue": time.monotonic()}
-        sent = {"captures": 0, "at": time.monotonic()}
-
-        def step() -> bool:
-            """One round: re-queue, tick, outbox, record; False when the ticks are all answered."""
-            moment = time.monotonic()
-            if moment >= timers["requeue"]:
-                recorder.requeue_expired()
-                timers["requeue"] = moment + REQUEUE_CHECK_SECONDS
-            ticking = max_ticks is None or recorder.counts["ticks"] < max_ticks
-            if ticking and moment >= timers["tick"] and len(recorder.outstanding) < batch:
-                room = batch - len(recorder.outstanding)
-                full = recorder.tick(batch) == room
-                timers["tick"] = moment + (min(REFILL_SECONDS, tick_seconds) if full
-                                           else _seconds_until_due(store, tick_seconds))
-            elif not ticking and not recorder.outstanding:
-                return False
-            if recorder.counts["captures"] > sent["captures"] and time.monotonic() - sent["at"] >= tick_seconds:
-                sent.update(captures=recorder.counts["captures"], at=time.monotonic())
-                send_outbox()
-            recorder.pop(max(0.0, min(POP_SECONDS, timers["tick"] - time.monotonic(),
-                                      timers["requeue"] - time.monotonic())))
-            return True
-
-        while not stopping.is_set():
-            try:
-                if not step():
-                    break
-            except redis.ConnectionError as error:
-                # Claims stay in the store; their leases re-queue whatever Redis lost meanwhile.
-                log.warning("Redis unreachable (%s); retrying in %s s", error, REDIS_RETRY_SECONDS)
-                stopping.wait(REDIS_RETRY_SECONDS)
-
+        _take_over(recorder)
+        rounds = _Rounds(recorder, outbox, batch=batch, tick_seconds=tick_seconds, max_ticks=max_ticks)
+        rounds.run(stopping, redis.ConnectionError)
         if stopping.is_set():
-            recorder.take_back_queue()
-            deadline = time.monotonic() + grace_seconds
-            while recorder.outstanding and time.monotonic() < deadline:
-                recorder.pop(min(POP_SECONDS, max(0.0, deadline - time.monotonic())))
-            recorder.release_open_claims()
-        if outbox is not None:
-            outbox.join()
-        if recorder.counts["captures"] > sent["captures"]:
-            send_outbox(wait=True)
+            _wind_down(recorder, grace_seconds)
+        outbox.join()
+        if recorder.counts["captures"] > rounds.sent_captures:
+            outbox.send(wait=True)
         return recorder.counts
     finally:
         for signum, handler in previous.items():
@@ -264,7 +302,6 @@ def run_distributed(db_path: str, redis_url: str, *, prefix: str = redis_queue.D
 def worker_settings(redis_url: str, prefix: str = redis_queue.DEFAULT_PREFIX, *, render: bool = False,
                     overrides: dict | None = None):
     """Project settings for a worker: no store, targets from Redis, captures back to Redis."""
-    from crawler import render as rendering
     # crawler_settings wants a database path for the local pipelines; a worker has none.
     settings = crawler_settings("worker-has-no-store")
     settings.set("POLICYWATCH_DB", None, priority="cmdline")
@@ -292,8 +329,7 @@ def worker_settings(redis_url: str, prefix: str = redis_queue.DEFAULT_PREFIX, *,
 def run_worker(redis_url: str, prefix: str = redis_queue.DEFAULT_PREFIX, *, render: bool = False,
                overrides: dict | None = None) -> dict:
     """Fetch target messages from Redis until SIGTERM/SIGINT; return the ``policywatch/`` stats."""
-    from scrapy.crawler import AsyncCrawlerProcess
-
+    # scrapy-redis (the optional redis extra) is imported only by the process that runs a worker.
     from crawler.redis.worker_spider import RedisWorkerSpider
     redis_queue.connect(redis_url).close()  # fail fast, with a readable error, on a bad URL
     process = AsyncCrawlerProcess(worker_settings(redis_url, prefix, render=render, overrides=overrides))

@@ -119,21 +119,18 @@ class RedisWorkerSpider(RedisSpider, TargetsSpider):
             meta={"target": target, "started_at": now_iso(), "handle_httpstatus_list": HANDLED_STATUSES,
                   **(render_meta(target) if js and handler_installed(self.settings) else {})})
 
+    def would_change(self, target: dict, capture) -> bool:
+        """Whether to fetch a body a second time to confirm a change (as ``TargetsSpider``
+        does, through ``crawler.confirm.confirmation_body``): a worker has no store, so the
+        body is compared with the hash its target message carries (``changes_text``)."""
+        return changes_text(target, capture)
+
     async def parse(self, response) -> AsyncIterator:
         target = response.meta["target"]
         async for output in super().parse(response):
             if isinstance(output, CaptureItem):
-                capture = output.capture
-                if self.settings.getbool("POLICYWATCH_CONFIRM_CHANGES") and changes_text(target, capture):
-                    capture.confirm_body = await self._refetch(response, capture)
-                output = RemoteCaptureItem(capture, claim=target["claim"], worker=self.worker_id)
+                output = RemoteCaptureItem(output.capture, claim=target["claim"], worker=self.worker_id)
             yield output
-
-    async def _refetch(self, response, capture) -> bytes:
-        """A second fetch of a changed page, for the recorder to confirm the change with (and
-        to archive: ``capture.confirm_fetch``)."""
-        from crawler.confirm import refetch
-        return await refetch(self, response, capture)
 
     def on_error(self, failure) -> Iterator[CaptureItem]:
         claim = failure.request.meta["target"]["claim"]

@@ -21,7 +21,8 @@ from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
 from crawler.address_guard import BlockedAddressError
-from crawler.confirm import confirmation_body, render_retry
+from crawler import render
+from crawler.confirm import changes_stored_text, confirmation_body, render_retry
 from crawler.items import CaptureItem
 from crawler.render import handler_installed, render_meta
 from monitor.record.recording import Capture
@@ -158,6 +159,11 @@ class TargetsSpider(scrapy.Spider):
         capture.rendered = bool(response.meta.get("playwright"))
         yield CaptureItem(capture)
 
+    def would_change(self, target: dict, capture: Capture) -> bool:
+        """Whether the capture's body would change the target's text, so that it is fetched a
+        second time to confirm (``crawler.confirm.confirmation_body``): asked of the store."""
+        return changes_stored_text(self, capture)
+
     def closed(self, reason: str) -> None:
         store = getattr(self, "_policywatch_store", None)  # opened by crawler.confirm
         if store is not None:
@@ -170,3 +176,11 @@ class TargetsSpider(scrapy.Spider):
         yield CaptureItem(Capture(
             target_id=target["id"], url=target["url"], started_at=request.meta["started_at"],
             error_kind=kind, error=message, request_headers=_decoded(request.headers)))
+
+
+def spider_for(targets: list[dict]) -> type[TargetsSpider]:
+    """The spider class for a pass: one with the playwright handler (``crawler.render``) if any
+    target may need a browser."""
+    if not render.available() or not any(render.may_need_browser(t) for t in targets):
+        return TargetsSpider
+    return type("RenderingTargetsSpider", (TargetsSpider,), {"custom_settings": render.settings()})

@@ -15,12 +15,7 @@ This module imports nothing from ``cli`` so the command modules can use it freel
 import click
 
 from monitor.config import config
-from monitor.errors import PolicywatchError
-
-
-def one_line(message: str) -> str:
-    """``message`` as a single line: its non-empty lines joined with "; "."""
-    return "; ".join(line.strip() for line in str(message).splitlines() if line.strip())
+from monitor.errors import PolicywatchError, one_line
 
 
 class RepeatedOption(click.UsageError, PolicywatchError):

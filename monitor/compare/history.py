@@ -153,9 +153,7 @@ def _lacks(text: str, section: str, key: str) -> bool:
 
 def _earlier(store, target_id: int, latest: dict) -> list[dict]:
     """Versions before ``latest`` (newest first) with ``until``: when the next one replaced them."""
-    rows = list(store.db.query(
-        "SELECT id, text, first_seen_at FROM versions WHERE target_id = ? AND id <= ? "
-        "ORDER BY id DESC LIMIT ?", [target_id, latest["id"], HISTORY_VERSIONS + 1]))
+    rows = store.versions_up_to(target_id, latest["id"], HISTORY_VERSIONS + 1)
     for newer, row in zip(rows, rows[1:]):
         row["until"] = newer["first_seen_at"]
     return rows[1:]

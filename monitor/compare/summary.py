@@ -366,17 +366,15 @@ def with_summary(change: dict) -> dict:
     return {**change, "summary": of(change)}
 
 
-def refresh(db, batch: int = 500) -> int:
-    """Store current summaries for every change whose summary is missing or stale; return how many."""
+def refresh(store, batch: int = 500) -> int:
+    """Store current summaries for every change whose summary is missing or stale, one
+    transaction a batch of ``batch`` changes; return how many."""
     current, updated, last = version(), 0, 0
     while True:
-        rows = list(db.query("SELECT id, class, severity, evidence, hunks, classifier, summary FROM changes "
-                             "WHERE id > ? ORDER BY id LIMIT ?", [last, batch]))
+        rows = store.change_summary_rows(last, batch)
         if not rows:
             return updated
         last = rows[-1]["id"]
         stale = [row for row in rows if not row["summary"] or json.loads(row["summary"]).get("version") != current]
-        with db.conn:
-            for row in stale:
-                db.execute("UPDATE changes SET summary = ? WHERE id = ?", [summary_json(row), row["id"]])
+        store.set_summaries([(row["id"], summary_json(row)) for row in stale])
         updated += len(stale)

@@ -283,12 +283,11 @@ def _match(store, set_name: str, service: str, log: list, recorded: list[dict],
     technical = sum(subject.strip().lower().startswith(TECHNICAL_PREFIXES) for *_, subject in log)
     item = ServiceHistory(set_name, service, log[0][2], log[-1][2], len(log), technical)
     by_commit = {original.get(r["archive_ref"], r["archive_ref"]): r for r in recorded}
-    version_commit = {}
-    for row in store.db.query("SELECT v.id, c.archive_ref FROM versions v JOIN captures c "
-                              "ON c.id = v.capture_id WHERE v.target_id = ?",
-                              [store.db.execute("SELECT id FROM targets WHERE company = ?",
-                                                [service]).fetchone()[0]]):
-        version_commit[row["id"]] = original.get(row["archive_ref"], row["archive_ref"])
+    # The versions of the service's first target (the lowest id under exactly this company).
+    target_id = min(target["id"] for target in store.list_targets(service, include_removed=True)
+                    if target["company"] == service)
+    version_commit = {version_id: original.get(ref, ref)
+                      for version_id, ref in store.version_archive_refs(target_id).items()}
     judged = {j["new_commit"] for (s, _), j in judgments.items() if s == service.lower()}
     for (judged_service, new_commit), judgment in sorted(judgments.items(), key=lambda kv: kv[1]["pair"]):
         if judged_service != service.lower():

@@ -7,8 +7,10 @@ extraction would produce, so an unchanged page — even one whose bytes rotate o
 costs a hash or a parse, not an extraction.
 """
 
+import json
 from dataclasses import dataclass
 
+from monitor.extract.extractor import EXTRACTOR_VERSION
 from monitor.extract.skeleton import Skeleton, page_skeleton
 from monitor.store.database import Store, sha256_hex
 
@@ -29,6 +31,12 @@ class KnownText:
     def cleaned_tree(self):
         """The skeleton's cleaned tree for one extraction (None when there is none left)."""
         return self.skeleton.take_tree() if self.skeleton else None
+
+
+def extraction_key(target: dict) -> str:
+    """What decides how a body extracts besides its bytes: the extractor and the selectors."""
+    selectors = json.dumps([target["select"], target["remove"]], sort_keys=True)
+    return f"{EXTRACTOR_VERSION}|{sha256_hex(selectors)[:16]}"
 
 
 def known_text(store: Store, target: dict, body: bytes, content_type: str | None, url: str,

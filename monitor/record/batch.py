@@ -8,15 +8,15 @@ disk, and each capture still commits (or rolls back) on its own.
 """
 
 import logging
-import sqlite3
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
 from monitor.errors import PolicywatchError, StoreError
-from monitor.extract.known import KnownText
-from monitor.record.recording import Capture, Recorded, extraction_key, record_capture
+from monitor.extract.known import KnownText, extraction_key
+from monitor.record.recording import Capture, Recorded, record_capture
+from monitor.store.capture_repository import last_warc_capture
 from monitor.store.database import open_store, sha256_hex
+from monitor.store.sqlite_errors import DatabaseFailure
 from monitor.evidence.warc import LastCapture, Original, WarcFiles, build_capture
 
 log = logging.getLogger(__name__)
@@ -39,11 +39,8 @@ def last_capture_in(db_path: str | None, file_name: str) -> LastCapture | None:
     if not db_path or not Path(db_path).exists():
         return None
     try:
-        with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)) as db:
-            row = db.execute("SELECT warc_offset, warc_length, warc_record_id FROM captures "
-                             "WHERE warc_file = ? AND warc_offset IS NOT NULL ORDER BY id DESC LIMIT 1",
-                             [file_name]).fetchone()
-    except sqlite3.Error:
+        row = last_warc_capture(db_path, file_name)
+    except DatabaseFailure:
         return None  # no hint: the whole file is checked
     return LastCapture(*row) if row and None not in row else None
 
@@ -145,12 +142,7 @@ class BatchWriter:
         never a revisit, never a 304 (whose rows name the version's body but archive none)."""
         if body_sha256 is None:
             return None
-        row = self.store.db.execute(
-            "SELECT warc_record_id, coalesce(final_url, url), fetched_at FROM captures "
-            "WHERE target_id = ? AND body_sha256 = ? AND warc_record_id IS NOT NULL "
-            "AND warc_refers_to IS NULL AND outcome != 'not-modified' AND body_size > 0 "
-            "ORDER BY id DESC LIMIT 1",
-            [target_id, body_sha256]).fetchone()
+        row = self.store.original_response(target_id, body_sha256)
         return Original(*row) if row else None
 
     def close(self) -> None:

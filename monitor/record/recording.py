@@ -12,16 +12,15 @@ from email.utils import parsedate_to_datetime
 
 from monitor import events
 from monitor.compare import history
-from monitor.evidence import ledger
 from monitor.record import vetting
-from monitor.compare.summary import summary_json
 from monitor.compare.comparison import DEFAULT_CLASSIFIER
 from monitor.errors import ExtractionError
 from monitor.extract.extractor import EXTRACTOR_VERSION, Extraction, extract
 from monitor.extract.guards import DEFAULT_MAX_SHRINK, GuardError
-from monitor.extract.known import KnownText, known_text
+from monitor.extract.known import KnownText, extraction_key, known_text
 from monitor.extract.normalise import comparable_text
 from monitor.record.reextract import TECHNICAL_CLASSIFIER, upgrade_if_stale
+from monitor.record.versions import append_change, append_version
 from monitor.store.schedule import next_fetch_after_success
 from monitor.store.database import Store, sha256_hex
 from monitor.timeutil import later_iso, now, now_iso
@@ -222,12 +221,6 @@ def record_capture(store: Store, capture: Capture, classifier: str = DEFAULT_CLA
                         extraction.extractor_version, classifier, key, skeleton_sha256)
 
 
-def extraction_key(target: dict) -> str:
-    """What decides how a body extracts besides its bytes: the extractor and the selectors."""
-    selectors = json.dumps([target["select"], target["remove"]], sort_keys=True)
-    return f"{EXTRACTOR_VERSION}|{sha256_hex(selectors)[:16]}"
-
-
 def _record_unchanged(store: Store, target: dict, capture: Capture, body_sha256: str, latest: dict,
                       key: str, skeleton_sha256: str | None) -> Recorded:
     """(Inside a transaction.) The capture shows the latest version's text again."""
@@ -265,19 +258,13 @@ def _record_text(store: Store, target: dict, capture: Capture, body_sha256: str,
         capture_id = store.insert_row("captures", _capture_row(
             capture, outcome, body_sha256, compare_sha256=compare_sha256, extraction_key=key,
             skeleton_sha256=skeleton_sha256))
-        text_sha256 = sha256_hex(text)
-        previous_chain = latest["chain_hash"] if latest else ""
-        version_id = store.db["versions"].insert({
-            "target_id": target["id"], "text": text, "text_sha256": text_sha256,
-            "compare_sha256": compare_sha256, "snapshot_sha256": body_sha256,
-            "capture_id": capture_id, "first_seen_at": capture.seen_at,
-            "last_seen_at": capture.seen_at, "extractor_version": extractor_version,
-            "returns_to_version_id": earlier["id"] if earlier else None,
-            "chain_hash": sha256_hex(f"{previous_chain}\n{text_sha256}\n{capture.seen_at}"),
-            "source": capture.source, "technical": int(capture.technical),
-        }).last_pk
+        version_id = append_version(
+            store, latest, target_id=target["id"], text=text, compare_sha256=compare_sha256,
+            snapshot_sha256=body_sha256, capture_id=capture_id, seen_at=capture.seen_at,
+            extractor_version=extractor_version, recorded_at=capture.fetched_at,
+            returns_to_version_id=earlier["id"] if earlier else None, source=capture.source,
+            technical=capture.technical)
         store.update_row("captures", capture_id, {"version_id": version_id})
-        ledger.append(store.db, "version", store.get_version(version_id), capture.fetched_at)
         change_id = None
         if latest is not None:
             change_id = _record_change(store, target, latest, version_id, text, earlier, classifier,
@@ -315,10 +302,7 @@ def _record_change(store: Store, target: dict, latest: dict, version_id: int, te
         "chars_added": counts["chars_added"], "chars_removed": counts["chars_removed"],
         "classifier": assessment.classifier,
     }
-    row["summary"] = summary_json(row)
-    change_id = store.db["changes"].insert(row).last_pk
-    change = store.get_change(change_id)
-    ledger.append(store.db, "change", change, now_iso() if backfilled else change["detected_at"])
+    change = append_change(store, row, now_iso() if backfilled else row["detected_at"])
     if not backfilled:  # history, not news: no event, so no delivery (like a technical upgrade)
         events.emit(events.CHANGE_RECORDED, store, {"change": change, "target": target})
-    return change_id
+    return change["id"]

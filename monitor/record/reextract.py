@@ -11,11 +11,10 @@ append-only (the ledger vouches for every version), so older versions are left a
 import json
 from dataclasses import asdict, dataclass
 
-from monitor.evidence import ledger
 from monitor.errors import ExtractionError
 from monitor.extract.extractor import EXTRACTOR_VERSION, extract
 from monitor.extract.normalise import comparable_text
-from monitor.compare.summary import summary_json
+from monitor.record.versions import append_change, append_version
 from monitor.store.database import Store, sha256_hex
 from monitor.timeutil import now_iso
 
@@ -44,12 +43,9 @@ class Reextracted:
 
 def _snapshot_of(store: Store, version: dict) -> tuple[bytes, str | None, str]:
     body = store.get_snapshot(version["snapshot_sha256"])
-    row = store.db.execute("SELECT content_type FROM snapshots WHERE sha256 = ?",
-                           [version["snapshot_sha256"]]).fetchone()
-    capture = store.db.execute("SELECT url, final_url FROM captures WHERE id = ?",
-                               [version["capture_id"]]).fetchone()
+    capture = store.capture_urls(version["capture_id"])
     url = (capture[1] or capture[0]) if capture else ""
-    return body, row[0] if row else None, url
+    return body, store.snapshot_content_type(version["snapshot_sha256"]), url
 
 
 def upgrade_if_stale(store: Store, target: dict) -> Reextracted | None:
@@ -87,29 +83,20 @@ def reextract_target(store: Store, target: dict) -> Reextracted:
     if extraction.text == latest["text"]:
         return Reextracted(target["id"], "unchanged", latest["id"])
     now = now_iso()
-    text_sha256 = sha256_hex(extraction.text)
     with store.transaction():
-        version_id = store.db["versions"].insert({
-            "target_id": target["id"], "text": extraction.text, "text_sha256": text_sha256,
-            "compare_sha256": sha256_hex(comparable_text(extraction.text)),
-            "snapshot_sha256": latest["snapshot_sha256"], "capture_id": latest["capture_id"],
-            "first_seen_at": now, "last_seen_at": now,
-            "extractor_version": extraction.extractor_version, "returns_to_version_id": None,
-            "chain_hash": sha256_hex(f"{latest['chain_hash']}\n{text_sha256}\n{now}"),
-            "technical": 1,
-        }).last_pk
-        ledger.append(store.db, "version", store.get_version(version_id), now)
-        row = {
+        version_id = append_version(
+            store, latest, target_id=target["id"], text=extraction.text,
+            compare_sha256=sha256_hex(comparable_text(extraction.text)),
+            snapshot_sha256=latest["snapshot_sha256"], capture_id=latest["capture_id"], seen_at=now,
+            extractor_version=extraction.extractor_version, recorded_at=now, technical=True)
+        change = append_change(store, {
             "target_id": target["id"], "from_version_id": latest["id"], "to_version_id": version_id,
             "detected_at": now, "class": "noise", "severity": 0, "topics": "[]", "direction": "none",
             "evidence": json.dumps([{"sentence": "", "side": "new", "topics": [],
                                      "rule": f"{TECHNICAL_CLASSIFIER}:{extraction.extractor_version}"}]),
             "hunks": "[]", "chars_added": 0, "chars_removed": 0, "classifier": TECHNICAL_CLASSIFIER,
-        }
-        row["summary"] = summary_json(row)
-        change_id = store.db["changes"].insert(row).last_pk
-        ledger.append(store.db, "change", store.get_change(change_id), now)
-    return Reextracted(target["id"], "upgraded", version_id, change_id)
+        }, now)
+    return Reextracted(target["id"], "upgraded", version_id, change["id"])
 
 
 def reextract(store: Store, target_id: int | None = None) -> list[Reextracted]:

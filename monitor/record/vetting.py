@@ -11,7 +11,7 @@ from monitor.extract.decoding import decode
 from monitor.errors import ExtractionError
 from monitor.extract.extractor import Extraction, extract, sniff_kind
 from monitor.extract.guards import DEFAULT_MAX_SHRINK, GuardError, check_language, check_page, check_shrink
-from monitor.extract.known import KnownText, known_text
+from monitor.extract.known import KnownText, extraction_key, known_text
 from monitor.extract.normalise import comparable_text
 from monitor.store.database import Store, sha256_hex
 
@@ -34,7 +34,6 @@ def preview(store: Store, target: dict, body: bytes, content_type: str | None,
     latest = store.latest_version_key(target["id"])
     if latest is None or not body:
         return False, None, None
-    from monitor.record.recording import extraction_key  # record imports this module
     known = known_text(store, target, body, content_type, url, extraction_key(target))
     if known.compare_sha256 is not None:
         return known.compare_sha256 != latest["compare_sha256"], None, known  # nothing to extract
@@ -46,10 +45,8 @@ def preview(store: Store, target: dict, body: bytes, content_type: str | None,
 
 
 def _repeated_guard(store: Store, target_id: int, kind: str) -> bool:
-    rows = list(store.db.query(
-        "SELECT guard FROM captures WHERE target_id = ? ORDER BY id DESC LIMIT ?",
-        [target_id, ACCEPT_AFTER_REPEATS - 1]))
-    return len(rows) == ACCEPT_AFTER_REPEATS - 1 and all(row["guard"] == kind for row in rows)
+    guards = store.recent_guards(target_id, ACCEPT_AFTER_REPEATS - 1)
+    return len(guards) == ACCEPT_AFTER_REPEATS - 1 and all(guard == kind for guard in guards)
 
 
 def vet(store: Store, target: dict, capture, extraction: Extraction,

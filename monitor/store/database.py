@@ -3,7 +3,8 @@
 Everything that reads or writes the database goes through ``Store`` so that a server database
 can replace SQLite later behind the same methods. ``Store`` is its repositories together, one
 module a group of tables: ``target_repository`` (targets), ``snapshot_repository`` (raw
-bodies), ``history_repository`` (versions, changes); ``base`` holds the shared plumbing
+bodies), ``history_repository`` (versions, changes), ``capture_repository`` (reads of earlier
+captures); ``base`` holds the shared plumbing
 (connection, transactions, plain-SQL row writes).
 """
 
@@ -16,6 +17,7 @@ import sqlite_utils
 from monitor.errors import DatabaseMissing, StoreError
 from monitor.store import schema
 from monitor.store.base import describe_sqlite_error
+from monitor.store.capture_repository import CaptureRepository
 from monitor.store.history_repository import HistoryRepository
 from monitor.store.snapshot_repository import SnapshotRepository, sha256_hex
 from monitor.store.target_repository import (
@@ -43,7 +45,7 @@ def default_db_path() -> str:
     return os.environ.get("POLICYWATCH_DB") or DEFAULT_DB_PATH
 
 
-class Store(TargetRepository, SnapshotRepository, HistoryRepository):
+class Store(TargetRepository, SnapshotRepository, HistoryRepository, CaptureRepository):
     """A policywatch database. Open it with ``open_store``."""
 
 

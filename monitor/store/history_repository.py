@@ -29,7 +29,17 @@ def decode_change(row: dict) -> dict:
 
 
 class HistoryRepository(StoreBase):
-    """Reads of ``versions``, ``changes`` and the capture keys that skip re-extraction."""
+    """Reads and writes of ``versions`` and ``changes``, and the capture keys that skip
+    re-extraction. The writes join the caller's transaction (``monitor.record.versions``
+    appends the ledger entry in the same one)."""
+
+    def add_version(self, values: dict) -> int:
+        """Insert a version row (its chain hash computed by the caller); return its id."""
+        return self.insert_row("versions", values)
+
+    def add_change(self, values: dict) -> int:
+        """Insert a change row (JSON columns already encoded); return its id."""
+        return self.insert_row("changes", values)
 
     def latest_version(self, target_id: int) -> dict | None:
         """The newest version of a target, or None before its first."""
@@ -72,6 +82,18 @@ class HistoryRepository(StoreBase):
             [target_id, skeleton_sha256]).fetchone()
         return row[0] if row else None
 
+    def live_version_count(self, target_id: int) -> int:
+        """How many versions of a target came from live fetches (not from a backfill)."""
+        return self.db.execute("SELECT count(*) FROM versions WHERE target_id = ? AND source = 'live'",
+                               [target_id]).fetchone()[0]
+
+    def versions_up_to(self, target_id: int, version_id: int, limit: int) -> list[dict]:
+        """The ``id``, ``text`` and ``first_seen_at`` of a target's newest ``limit`` versions up
+        to ``version_id`` (included), newest first."""
+        return list(self.db.query(
+            "SELECT id, text, first_seen_at FROM versions WHERE target_id = ? AND id <= ? "
+            "ORDER BY id DESC LIMIT ?", [target_id, version_id, limit]))
+
     def versions(self, target_id: int) -> list[dict]:
         """Every version of a target, oldest first."""
         return list(self.db.query(
@@ -95,6 +117,20 @@ class HistoryRepository(StoreBase):
         if not rows:
             raise ChangeNotFound(f"no change with id {change_id} (see `policywatch history COMPANY`)")
         return decode_change(rows[0])
+
+    def change_summary_rows(self, after_id: int, limit: int) -> list[dict]:
+        """Up to ``limit`` changes after id ``after_id``, in id order, with what a summary is
+        made of (``id``, ``class``, ``severity``, ``evidence``, ``hunks``, ``classifier``) and
+        the stored ``summary``, JSON columns as stored."""
+        return list(self.db.query(
+            "SELECT id, class, severity, evidence, hunks, classifier, summary FROM changes "
+            "WHERE id > ? ORDER BY id LIMIT ?", [after_id, limit]))
+
+    def set_summaries(self, summaries: list[tuple[int, str]]) -> None:
+        """Store ``(change id, summary JSON)`` pairs, all in one transaction."""
+        with self.transaction():
+            for change_id, summary in summaries:
+                self.db.execute("UPDATE changes SET summary = ? WHERE id = ?", [summary, change_id])
 
     def captures(self, target_id: int, limit: int = 20) -> list[dict]:
         """The newest captures of a target, newest first."""

@@ -71,3 +71,16 @@ def next_due_at(store: Store) -> str | None:
     """When the next target is due (None without active targets)."""
     row = store.db.execute("SELECT min(next_fetch_at) FROM targets WHERE state != ?", [RETIRED]).fetchone()
     return row[0] if row else None
+
+
+def claim_of(store: Store, target_id: int) -> str | None:
+    """The token (``claimed_at``) of a target's open claim; None if it has none or there is no
+    such target."""
+    row = store.db.execute("SELECT claimed_at FROM targets WHERE id = ?", [target_id]).fetchone()
+    return row[0] if row else None
+
+
+def open_claims(store: Store) -> dict[int, str]:
+    """Every open claim: target id → its token (``claimed_at``)."""
+    return {row[0]: row[1] for row in store.db.execute(
+        "SELECT id, claimed_at FROM targets WHERE claimed_at IS NOT NULL")}

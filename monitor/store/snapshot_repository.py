@@ -39,3 +39,8 @@ class SnapshotRepository(StoreBase):
         if sha256_hex(body) != digest:
             raise StoreError(f"snapshot {digest} in {self.path} does not match its hash")
         return body
+
+    def snapshot_content_type(self, digest: str) -> str | None:
+        """The content type a snapshot was stored with (None if unknown or no such snapshot)."""
+        row = self.db.execute("SELECT content_type FROM snapshots WHERE sha256 = ?", [digest]).fetchone()
+        return row[0] if row else None

@@ -131,6 +131,23 @@ class TargetRepository(StoreBase):
         return [decode_target(row) for row in self.db.query(
             f"SELECT * FROM targets WHERE id IN ({marks})", list(target_ids))] if target_ids else []
 
+    def target_ids_with_url(self, url: str) -> list[int]:
+        """The ids of every target (removed ones too) with exactly this URL (one per document type)."""
+        return [row[0] for row in self.db.execute("SELECT id FROM targets WHERE url = ?", [url])]
+
+    def target_id_with(self, url: str, doc_type: str) -> int | None:
+        """The id of the target (removed or not) tracking ``url`` as ``doc_type``, if any."""
+        row = self.db.execute("SELECT id FROM targets WHERE url = ? AND doc_type = ?",
+                              [url, doc_type]).fetchone()
+        return row[0] if row else None
+
+    def target_ids_of(self, company: str, doc_type: str) -> list[int]:
+        """The ids of the targets (removed ones too) of a company and document type, both
+        compared case-insensitively, in id order."""
+        return [row[0] for row in self.db.execute(
+            "SELECT id FROM targets WHERE lower(company) = lower(?) AND lower(doc_type) = lower(?) "
+            "ORDER BY id", [company, doc_type])]
+
     def list_targets(self, company: str | None = None, include_removed: bool = False) -> list[dict]:
         """Every watched target (or one company's), with a count of versions, by company then
         type; removed targets only with ``include_removed``."""

@@ -160,14 +160,13 @@ def add_planned(store: Store, planned: list[PlannedTarget]) -> ImportReport:
             document, doc_type = plan.document, plan.doc_type
             for note in document.unsupported:
                 report.warnings.append(f"{document.company} / {doc_type}: {note} is not supported")
-            existing = store.db.execute("SELECT id FROM targets WHERE url = ? AND doc_type = ?",
-                                        [document.url, doc_type]).fetchone()
-            if existing:
-                report.skipped.append(f"{document.url} ({doc_type}) is already target {existing[0]}")
+            existing = store.target_id_with(document.url, doc_type)
+            if existing is not None:
+                report.skipped.append(f"{document.url} ({doc_type}) is already target {existing}")
                 continue
             added = store.add_target(document.url, document.company, doc_type, document.select,
                                      document.remove, plan.every_seconds)
-            store.db["targets"].update(added["id"], {"render": document.render})
+            store.update_row("targets", added["id"], {"render": document.render})
             report.added.append({**added, "render": document.render})
     return report
 

@@ -74,7 +74,7 @@ def test_the_migration_adds_the_column_and_old_changes_get_summaries(tmp_path):
         "evidence": json.dumps(change["evidence"]), "hunks": json.dumps(change["hunks"]),
         "classifier": "rules"}).last_pk  # as stored before the migration: no summary
     assert summary.of(store.get_change(change_id))["headline"] == CASES[0]["headline"]  # lazily
-    assert summary.refresh(store.db) == 1
+    assert summary.refresh(store) == 1
     assert json.loads(store.db["changes"].get(change_id)["summary"])["headline"] == CASES[0]["headline"]
-    assert summary.refresh(store.db) == 0
+    assert summary.refresh(store) == 0
     store.close()

@@ -79,7 +79,7 @@ def resolve_target(store: Store, ref: str) -> dict:
     """A target by id or by its exact URL (``InputError`` if the URL is tracked twice)."""
     if ref.isdigit():
         return store.get_target(int(ref))
-    rows = [row["id"] for row in store.db.query("SELECT id FROM targets WHERE url = ?", [ref])]
+    rows = store.target_ids_with_url(ref)
     if not rows:
         raise TargetNotFound(f"no target with id or URL {ref!r} (see `policywatch target list`)")
     if len(rows) > 1:
@@ -90,8 +90,7 @@ def resolve_target(store: Store, ref: str) -> dict:
 
 def live_versions(store: Store, target_id: int) -> int:
     """How many versions of a target came from live fetches."""
-    return store.db.execute("SELECT count(*) FROM versions WHERE target_id = ? AND source = 'live'",
-                            [target_id]).fetchone()[0]
+    return store.live_version_count(target_id)
 
 
 def ensure_backfillable(store: Store, target: dict) -> None:
@@ -106,19 +105,13 @@ def ensure_backfillable(store: Store, target: dict) -> None:
 
 def history_horizon(store: Store, target_id: int) -> str | None:
     """The newest time already recorded for a target: a backfill appends only after it."""
-    row = store.db.execute(
-        "SELECT max(t) FROM (SELECT max(first_seen_at) AS t FROM versions WHERE target_id = ? "
-        "UNION ALL SELECT max(archived_at) FROM captures WHERE target_id = ? AND source != 'live')",
-        [target_id, target_id]).fetchone()
-    return row[0] if row else None
+    return store.history_horizon(target_id)
 
 
 def recorded_refs(store: Store, target_id: int, source: str) -> tuple[set[str], set[str]]:
     """The archive times and references already recorded for a target from a source."""
     times, refs = set(), set()
-    for at, ref in store.db.execute(
-            "SELECT archived_at, archive_ref FROM captures WHERE target_id = ? AND source = ?",
-            [target_id, source]):
+    for at, ref in store.archived_refs(target_id, source):
         times.add(at)
         refs.add(ref)
     return times, refs

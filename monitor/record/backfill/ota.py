@@ -92,12 +92,10 @@ def commits(repo: Path, path: str) -> list[tuple[str, str, str]]:
 
 def find_target(store: Store, service: str, terms_type: str) -> dict | None:
     """The target tracking ``service``'s ``terms_type`` (company and type, case-insensitive)."""
-    rows = list(store.db.query(
-        "SELECT id FROM targets WHERE lower(company) = lower(?) AND lower(doc_type) = lower(?) "
-        "ORDER BY id", [service, terms_type]))
-    if len(rows) > 1:
-        raise InputError(f"{service} — {terms_type} is tracked by {len(rows)} targets")
-    return store.get_target(rows[0]["id"]) if rows else None
+    ids = store.target_ids_of(service, terms_type)
+    if len(ids) > 1:
+        raise InputError(f"{service} — {terms_type} is tracked by {len(ids)} targets")
+    return store.get_target(ids[0]) if ids else None
 
 
 def backfill_document(store: Store, repo: Path, target: dict, service: str, terms_type: str,
