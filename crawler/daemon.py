@@ -19,7 +19,7 @@ from datetime import datetime
 from crawler.runner import run_crawl_script
 from monitor.evidence.timestamps import TsaSettings, timestamp_head_if_configured
 from monitor.store.lock import DaemonLock
-from monitor.store.schedule import CLAIM_LEASE_SECONDS, claim_due, next_due_at, release
+from monitor.store.schedule import CLAIM_LEASE_SECONDS, claim_due, next_due_at, open_claims, release
 from monitor.store.database import open_store
 from monitor.timeutil import now
 from notify.outbox import send_pending
@@ -111,8 +111,7 @@ def run_daemon(db_path: str, *, tick_seconds: float = 60.0, batch: int = 500,
     counts = {"ticks": 0, "captures": 0, "released": 0}
     store = open_store(db_path)
     # Only one daemon runs per database (the lock), so claims left by a killed one are stale.
-    stale = [row[0] for row in store.db.execute("SELECT id FROM targets WHERE claimed_at IS NOT NULL")]
-    counts["released"] += release(store, stale)
+    counts["released"] += release(store, list(open_claims(store)))
 
     sender = OutboxSender(db_path, tick_seconds) if notify else None
 

@@ -9,6 +9,7 @@
 """
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -98,3 +99,26 @@ def test_function_level_imports_say_why():
 ])
 def test_the_import_check_tells_explained_from_unexplained(source, unexplained):
     assert _unexplained_imports(source) == unexplained
+
+
+_SQL = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|PRAGMA|ALTER|DROP|REPLACE|VACUUM)\s")
+
+
+def _sql_outside_the_store() -> list[str]:
+    """SQL statements written, or a store's connection reached into, outside monitor/store/."""
+    found = []
+    for path in _modules(*CODE):
+        name = path.relative_to(ROOT)
+        if name.parts[:2] == ("monitor", "store"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and _SQL.match(node.value):
+                found.append(f"{name}:{node.lineno} SQL {node.value.split()[0]}")
+            if isinstance(node, ast.Attribute) and node.attr in ("execute", "executemany", "query", "table") \
+                    and isinstance(node.value, ast.Attribute) and node.value.attr in ("db", "conn"):
+                found.append(f"{name}:{node.lineno} .{node.value.attr}.{node.attr}")
+    return found
+
+
+def test_only_the_store_speaks_sql():
+    assert _sql_outside_the_store() == []
