@@ -4,7 +4,7 @@ The crawler still decides nothing about changes: ``monitor.record.vetting`` answ
 extracts nothing (→ try the browser) or would change the stored text (→ fetch it a second time
 and hand both bodies to ``record_capture``, which records the change only if they agree).
 
-Both spiders confirm through ``confirmation_body``; what tells them a body would change the
+Both spiders confirm through ``confirm``; what tells them a body would change the
 text differs: a local crawl asks its store (``changes_stored_text``), a distributed worker,
 which has no store, compares with the hash its target message carries
 (``crawler.redis.worker_spider``). The spider's ``would_change`` says which.
@@ -15,6 +15,7 @@ import logging
 from crawler import render
 from monitor.store.database import open_store
 from monitor.timeutil import now_iso
+from monitor.record.capture import Confirmation, Prepared
 from monitor.record.vetting import extracts_nothing, preview
 
 log = logging.getLogger(__name__)
@@ -52,52 +53,48 @@ def render_retry(spider, response):
                                           "render_fallback": True})
 
 
-async def confirmation_body(spider, response, capture) -> bytes | None:
+async def confirm(spider, response, capture) -> tuple[Confirmation | None, Prepared | None]:
     """A second fetch of a body that would change the target's text (the spider's
-    ``would_change(target, capture)`` says); None when confirming is off or not needed."""
+    ``would_change(target, capture)`` says), and what was worked out to tell; None for the
+    fetch when confirming is off or not needed."""
     if not spider.settings.getbool("POLICYWATCH_CONFIRM_CHANGES") or not capture.body:
-        return None
-    if not spider.would_change(response.meta["target"], capture):
-        return None
-    return await refetch(spider, response, capture)
+        return None, None
+    changed, prepared = spider.would_change(response.meta["target"], capture)
+    if not changed:
+        return None, prepared
+    return await refetch(spider, response, capture), prepared
 
 
-def changes_stored_text(spider, capture) -> bool:
-    """True when the capture's body would change its target's text in the crawl's store; the
-    look-up and extraction made to tell are kept on the capture for ``record_capture``."""
+def changes_stored_text(spider, capture) -> tuple[bool, Prepared]:
+    """Whether the capture's body would change its target's text in the crawl's store, and the
+    look-up and extraction made to tell (for ``record_capture``, which then need not repeat them)."""
     db_path = spider.settings.get("POLICYWATCH_DB")
     if not db_path:
-        return False
+        return False, Prepared()
     # One connection per spider, not per response: opening (and migrating) costs more than asking.
     store = getattr(spider, "_policywatch_store", None)
     if store is None:
         store = spider._policywatch_store = open_store(db_path)
     target = store.get_target(capture.target_id)
-    changed, capture.extraction, capture.known = preview(store, target, capture.body, capture.content_type,
-                                                         capture.final_url or capture.url)
-    return changed
+    return preview(store, target, capture.body, capture.content_type, capture.final_url or capture.url)
 
 
 def _decoded(headers) -> dict:
     return {k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in headers.items()}
 
 
-async def refetch(spider, response, capture) -> bytes:
-    """Fetch ``response``'s URL a second time, without validators. The attempt is noted on
-    ``capture.confirm_fetch`` so the recorder archives it (every fetch is in the WARC files);
-    the body is returned for ``capture.confirm_body`` (empty when the refetch failed)."""
+async def refetch(spider, response, capture) -> Confirmation:
+    """Fetch ``response``'s URL a second time, without validators: the attempt, whole (the
+    recorder archives it: every fetch is in the WARC files), failed or not."""
     request = response.request.replace(headers=_plain_headers(response), dont_filter=True,
                                        meta={**own_meta(response.meta), "confirmation": True})
-    attempt = {"url": request.url, "fetched_at": None, "request_headers": _decoded(request.headers)}
     try:
         second = await spider.crawler.engine.download_async(request)
     except Exception as error:  # any failed refetch leaves the change unconfirmed
         log.info("target %s: confirmation fetch failed: %s", capture.target_id, error)
-        capture.confirm_fetch = {**attempt, "fetched_at": now_iso(), "status": None,
-                                 "error": f"confirmation fetch failed: {type(error).__name__}: {error}"}
-        return b""
-    capture.confirm_fetch = {**attempt, "url": second.url, "fetched_at": now_iso(), "status": second.status,
-                             "headers": {k.lower(): v for k, v in _decoded(second.headers).items()}, "body": second.body,
-                             "request_headers": _decoded(second.request.headers) if second.request else
-                             attempt["request_headers"]}
-    return second.body if 200 <= second.status < 300 else b""
+        return Confirmation(request.url, now_iso(), _decoded(request.headers),
+                            error=f"confirmation fetch failed: {type(error).__name__}: {error}")
+    return Confirmation(second.url, now_iso(),
+                        _decoded(second.request.headers) if second.request else _decoded(request.headers),
+                        status=second.status, body=second.body,
+                        headers={k.lower(): v for k, v in _decoded(second.headers).items()})

@@ -2,7 +2,8 @@
 
 from dataclasses import dataclass
 
-from monitor.record.recording import Capture, Recorded
+from monitor.record.capture import Capture, Prepared
+from monitor.record.recording import Recorded
 
 
 @dataclass
@@ -10,5 +11,6 @@ class CaptureItem:
     """A fetch attempt on its way through the pipelines."""
 
     capture: Capture
+    prepared: Prepared | None = None  # what the spider already worked out about the body
     recorded: Recorded | None = None
     dropped: str | None = None  # why a pipeline could not record it (e.g. the disk is full)

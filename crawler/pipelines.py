@@ -60,7 +60,7 @@ class ArchiveAndRecordPipeline:
             self.recorder.close()
 
     async def process_item(self, item: CaptureItem) -> CaptureItem:
-        outcome = await self.recorder.record(item.capture)
+        outcome = await self.recorder.record(item.capture, item.prepared)
         if outcome.dropped:
             # Nothing of it was committed: the target's claim lapses and it is fetched again.
             raise DropItem(outcome.dropped)

@@ -23,7 +23,7 @@ from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, Th
 
 from monitor import events
 from monitor.errors import InputError, PolicywatchError
-from monitor.record.recording import Capture
+from monitor.record.capture import Capture, Prepared
 from monitor.record.batch import BatchOutcome, BatchWriter
 
 log = logging.getLogger(__name__)
@@ -77,11 +77,11 @@ def _ready() -> str | None:
     return None
 
 
-def _record_batch(captures: list[Capture]) -> list[BatchOutcome]:
+def _record_batch(captures: list[Capture], prepared: list[Prepared | None]) -> list[BatchOutcome]:
     error = _open_writer()
     if error is not None:
         return [BatchOutcome(dropped=f"target {c.target_id}: not recorded: {error}") for c in captures]
-    return _local.writer.record(captures)
+    return _local.writer.record(captures, prepared)
 
 
 def _close_writer() -> None:
@@ -100,7 +100,7 @@ class CaptureRecorder:
             raise InputError(f"POLICYWATCH_RECORD_IN must be one of {', '.join(MODES)}, not {mode!r}")
         self.db_path, self.warc_dir, self.warc_max_bytes = db_path, warc_dir, warc_max_bytes
         self.mode, self.max_batch = mode, max_batch
-        self._pending: list[tuple[Capture, asyncio.Future]] = []
+        self._pending: list[tuple[Capture, Prepared | None, asyncio.Future]] = []
         self._busy = False
         self.batches = 0  # batches written, and the captures in them: group commit at work
         self.captures = 0
@@ -119,12 +119,13 @@ class CaptureRecorder:
         executor.submit(_ready)  # start the writer now: it opens the store while Scrapy starts
         return executor
 
-    async def record(self, capture: Capture) -> BatchOutcome:
-        """Archive and record one capture; resolves when its batch is committed."""
+    async def record(self, capture: Capture, prepared: Prepared | None = None) -> BatchOutcome:
+        """Archive and record one capture (with what was ``prepared`` about its body); resolves
+        when its batch is committed."""
         if self._closed:
             return BatchOutcome(dropped=f"target {capture.target_id}: not recorded: the recorder is closed")
         future = asyncio.get_running_loop().create_future()
-        self._pending.append((capture, future))
+        self._pending.append((capture, prepared, future))
         self._submit_next()
         return await future
 
@@ -134,7 +135,8 @@ class CaptureRecorder:
         batch, self._pending = self._pending[:self.max_batch], self._pending[self.max_batch:]
         self._busy = True
         try:
-            done = asyncio.wrap_future(self._executor.submit(_record_batch, [c for c, _ in batch]))
+            done = asyncio.wrap_future(self._executor.submit(_record_batch, [c for c, _, _ in batch],
+                                                           [p for _, p, _ in batch]))
         except (BrokenExecutor, RuntimeError) as error:
             self._fail(batch, error)
             return
@@ -145,7 +147,7 @@ class CaptureRecorder:
         if error is not None:
             self._fail(batch, error)
             return
-        for (_, future), outcome in zip(batch, finished.result()):
+        for (_, _, future), outcome in zip(batch, finished.result()):
             if not future.done():
                 future.set_result(outcome)
         self.batches, self.captures = self.batches + 1, self.captures + len(batch)
@@ -156,7 +158,7 @@ class CaptureRecorder:
         """The writer died or refused the batch: its captures are reported unrecorded (their
         claims lapse, so the targets are fetched again) and a new writer takes over."""
         log.error("the capture recorder failed: %s: %s", type(error).__name__, error)
-        for capture, future in batch:
+        for capture, _, future in batch:
             if not future.done():
                 future.set_result(BatchOutcome(dropped=f"target {capture.target_id}: not recorded: "
                                                        f"the recorder failed ({type(error).__name__})"))

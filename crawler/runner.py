@@ -86,8 +86,8 @@ def run_crawl_script(db_path: str, script: Callable[[CrawlPass], Awaitable], *,
                 on_item(item)
             # Recorded (or dropped) by now: the raw bodies are in the store and the WARC files.
             # Holding them for the whole pass cost ~20 KB a page (2 GB over 100,000 pages).
-            item.capture.body = item.capture.confirm_body = item.capture.extraction = item.capture.known = None
-            item.capture.confirm_fetch = None
+            item.capture.drop_bodies()
+            item.prepared = None
 
         def dropped(item, exception, **_):
             item.dropped = str(exception)

@@ -22,7 +22,7 @@ import zlib
 from dataclasses import dataclass
 
 from monitor.errors import InputError
-from monitor.record.recording import Capture
+from monitor.record.capture import Capture, Confirmation
 
 SCHEMA_VERSION = 1
 DEFAULT_PREFIX = "policywatch"
@@ -169,30 +169,33 @@ def capture_message(capture: Capture, claim: str, worker: str = "") -> bytes:
         "request_headers": capture.request_headers, "content_type": capture.content_type,
         "elapsed_ms": capture.elapsed_ms, "not_modified": capture.not_modified,
         "error_kind": capture.error_kind, "error": capture.error, "rendered": capture.rendered,
-        "body": _pack(capture.body), "confirm_body": _pack(capture.confirm_body),
-        "confirm_fetch": _confirm_fetch_message(capture.confirm_fetch),
+        "body": _pack(capture.body),
+        # The body to confirm with, as before ``confirm_fetch`` carried the whole attempt: kept
+        # so that a recorder of the same schema version but older code reads it.
+        "confirm_body": _pack(capture.confirmation.usable_body if capture.confirmation else None),
+        "confirm_fetch": _confirm_fetch_message(capture.confirmation),
     }, separators=(",", ":")).encode()
 
 
-def _confirm_fetch_message(fetch: dict | None) -> dict | None:
-    """A confirmation re-fetch's attempt (``Capture.confirm_fetch``) for the recorder to archive."""
+def _confirm_fetch_message(fetch: Confirmation | None) -> dict | None:
+    """A confirmation re-fetch (``Capture.confirmation``), whole, for the recorder to archive and compare."""
     if fetch is None:
         return None
-    return {**{k: fetch.get(k) for k in ("url", "fetched_at", "status", "headers", "request_headers", "error")},
-            "body": _pack(fetch.get("body"))}
+    return {"url": fetch.url, "fetched_at": fetch.fetched_at, "status": fetch.status, "headers": fetch.headers,
+            "request_headers": fetch.request_headers, "error": fetch.error, "body": _pack(fetch.body)}
 
 
-def _confirm_fetch(message: dict) -> dict | None:
+def _confirmation(message: dict, capture_url: str) -> Confirmation | None:
     value = message.get("confirm_fetch")
     if value is None:
         return None
     if not isinstance(value, dict):
         raise MessageError("'confirm_fetch' must be an object")
-    return {"url": _require(value, "url", str, optional=True),
-            "fetched_at": _require(value, "fetched_at", str, optional=True),
-            "status": _require(value, "status", int, optional=True),
-            "headers": _headers(value, "headers"), "request_headers": _headers(value, "request_headers"),
-            "error": _require(value, "error", str, optional=True), "body": _unpack(value, "body")}
+    return Confirmation(url=_require(value, "url", str, optional=True) or capture_url,
+                        fetched_at=_require(value, "fetched_at", str, optional=True) or "",
+                        status=_require(value, "status", int, optional=True),
+                        headers=_headers(value, "headers"), request_headers=_headers(value, "request_headers"),
+                        error=_require(value, "error", str, optional=True), body=_unpack(value, "body"))
 
 
 def _headers(message: dict, key: str) -> dict:
@@ -218,9 +221,9 @@ def parse_capture_message(data: bytes | str) -> tuple[Capture, str]:
         error_kind=_require(message, "error_kind", str, optional=True),
         error=_require(message, "error", str, optional=True),
         rendered=bool(message.get("rendered")),
-        body=_unpack(message, "body"), confirm_body=_unpack(message, "confirm_body"),
-        confirm_fetch=_confirm_fetch(message),
+        body=_unpack(message, "body"),
     )
+    capture.confirmation = _confirmation(message, capture.final_url or capture.url)
     if capture.error_kind is None and capture.status is None:
         raise MessageError("a capture needs a status or an error kind")
     return capture, _require(message, "claim", str)

@@ -119,11 +119,11 @@ class RedisWorkerSpider(RedisSpider, TargetsSpider):
             meta={"target": target, "started_at": now_iso(), "handle_httpstatus_list": HANDLED_STATUSES,
                   **(render_meta(target) if js and handler_installed(self.settings) else {})})
 
-    def would_change(self, target: dict, capture) -> bool:
+    def would_change(self, target: dict, capture) -> tuple[bool, None]:
         """Whether to fetch a body a second time to confirm a change (as ``TargetsSpider``
-        does, through ``crawler.confirm.confirmation_body``): a worker has no store, so the
+        does, through ``crawler.confirm.confirm``): a worker has no store, so the
         body is compared with the hash its target message carries (``changes_text``)."""
-        return changes_text(target, capture)
+        return changes_text(target, capture), None  # its extraction stays here: the recorder is elsewhere
 
     async def parse(self, response) -> AsyncIterator:
         target = response.meta["target"]

@@ -22,10 +22,10 @@ from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
 from crawler.address_guard import BlockedAddressError
 from crawler import render
-from crawler.confirm import changes_stored_text, confirmation_body, render_retry
+from crawler.confirm import changes_stored_text, confirm, render_retry
 from crawler.items import CaptureItem
 from crawler.render import handler_installed, render_meta
-from monitor.record.recording import Capture
+from monitor.record.capture import Capture, Prepared
 from monitor.timeutil import now_iso
 
 logger = logging.getLogger(__name__)
@@ -149,19 +149,21 @@ class TargetsSpider(scrapy.Spider):
             elapsed_ms=int(1000 * response.meta.get("download_latency", 0)),
             request_headers=_decoded(response.request.headers),
         )
+        prepared = None
         if status == 304:
             capture.not_modified = True
         elif status >= 400:
             capture.error_kind, capture.error = f"http-{status}", f"the server answered HTTP {status}"
         else:
             capture.body = response.body
-            capture.confirm_body = await confirmation_body(self, response, capture)
+            capture.confirmation, prepared = await confirm(self, response, capture)
         capture.rendered = bool(response.meta.get("playwright"))
-        yield CaptureItem(capture)
+        yield CaptureItem(capture, prepared)
 
-    def would_change(self, target: dict, capture: Capture) -> bool:
+    def would_change(self, target: dict, capture: Capture) -> tuple[bool, Prepared | None]:
         """Whether the capture's body would change the target's text, so that it is fetched a
-        second time to confirm (``crawler.confirm.confirmation_body``): asked of the store."""
+        second time to confirm (``crawler.confirm.confirm``): asked of the store, whose look-up
+        and extraction come back too."""
         return changes_stored_text(self, capture)
 
     def closed(self, reason: str) -> None:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from monitor.errors import PolicywatchError, StoreError
 from monitor.extract.known import KnownText, extraction_key
-from monitor.record.recording import Capture, Recorded, record_capture
+from monitor.record.capture import Capture, Prepared
+from monitor.record.recording import Recorded, record_capture
 from monitor.store.capture_repository import last_warc_capture
 from monitor.store.database import open_store, sha256_hex
 from monitor.store.sqlite_errors import DatabaseFailure
@@ -45,18 +46,17 @@ def last_capture_in(db_path: str | None, file_name: str) -> LastCapture | None:
     return LastCapture(*row) if row and None not in row else None
 
 
-def record_or_report(store, capture: Capture) -> BatchOutcome:
+def record_or_report(store, capture: Capture, prepared: Prepared | None = None) -> BatchOutcome:
     """Record one capture; a store that refuses the write drops it (nothing partial is
     committed, and the target's claim lapses so it is fetched again), a bug records the
     attempt as an ``internal-error`` capture."""
     try:
-        return BatchOutcome(record_capture(store, capture))
+        return BatchOutcome(record_capture(store, capture, prepared=prepared))
     except PolicywatchError as error:
         return BatchOutcome(dropped=f"target {capture.target_id}: not recorded: {error}")
     except Exception as error:
         log.exception("target %s: recording failed", capture.target_id)
-        capture.body, capture.not_modified, capture.confirm_body, capture.confirm_fetch = None, False, None, None
-        capture.extraction = capture.known = None
+        capture.body, capture.not_modified, capture.confirmation = None, False, None
         capture.error_kind, capture.error = "internal-error", f"{type(error).__name__}: {error}"
         try:
             return BatchOutcome(record_capture(store, capture))
@@ -71,14 +71,14 @@ def warc_fields(capture: Capture) -> dict:
               "response_headers": capture.headers, "body": capture.body,
               "error": f"{capture.error_kind}: {capture.error}" if capture.error_kind else None,
               "not_modified": capture.not_modified and capture.status is not None}
-    second = capture.confirm_fetch
+    second = capture.confirmation
     if second is not None:
         fields["confirmation"] = {
-            "url": second.get("url") or fields["url"], "fetched_at": second.get("fetched_at"),
-            "request_headers": second.get("request_headers") or {}, "status": second.get("status"),
-            "response_headers": second.get("headers") or {},
-            "body": second.get("body") if second.get("status") is not None else None,
-            "error": second.get("error")}
+            "url": second.url or fields["url"], "fetched_at": second.fetched_at,
+            "request_headers": second.request_headers or {}, "status": second.status,
+            "response_headers": second.headers or {},
+            "body": second.body if second.status is not None else None,
+            "error": second.error}
     return fields
 
 
@@ -90,13 +90,16 @@ class BatchWriter:
         self.warc = WarcFiles(warc_dir, warc_max_bytes,
                               last_capture=lambda name: last_capture_in(db_path, name))
 
-    def record(self, captures: list[Capture]) -> list[BatchOutcome]:
-        """Archive then record each capture; one outcome per capture, in order."""
+    def record(self, captures: list[Capture], prepared: list[Prepared | None] | None = None) -> list[BatchOutcome]:
+        """Archive then record each capture (with what was ``prepared`` about it, if anything);
+        one outcome per capture, in order."""
         outcomes = [BatchOutcome() for _ in captures]
+        prepared = [p or Prepared() for p in (prepared or [None] * len(captures))]
         built = []
         for index, capture in enumerate(captures):
             try:
-                built.append((index, build_capture(**warc_fields(capture), revisit_of=self._revisit_of(capture))))
+                original = self._revisit_of(capture, prepared[index])
+                built.append((index, build_capture(**warc_fields(capture), revisit_of=original)))
             except Exception as error:  # a header warcio cannot write: this capture only
                 outcomes[index].dropped = f"target {capture.target_id}: not archived: {error}"
         try:
@@ -107,21 +110,22 @@ class BatchWriter:
             return outcomes
         for (index, _), ref in zip(built, refs):
             captures[index].warc = ref
-            outcomes[index] = record_or_report(self.store, captures[index])
+            outcomes[index] = record_or_report(self.store, captures[index], prepared[index])
         return outcomes
 
-    def _revisit_of(self, capture: Capture) -> Original | None:
+    def _revisit_of(self, capture: Capture, prepared: Prepared) -> Original | None:
         """The archived response this capture repeats, when it will be recorded unchanged; for a
-        ``304``, the response holding the latest version's payload.
+        ``304``, the response holding the latest version's payload. A look-up it makes is kept
+        in ``prepared`` for recording.
 
         Only then: a version's capture always holds its own payload, so evidence bundles (which
         carry the records of versions) never depend on another record."""
         if capture.not_modified and capture.status is not None and not capture.error_kind:
             latest = self.store.latest_version_key(capture.target_id)
             return self._original(capture.target_id, latest["snapshot_sha256"]) if latest else None
-        if capture.body is None or capture.status is None or capture.error_kind or capture.confirm_body is not None:
+        if capture.body is None or capture.status is None or capture.error_kind or capture.confirmation is not None:
             return None
-        known = capture.known
+        known = prepared.known
         if known is not None and known.skeleton is not None:
             return None  # the crawler looked the bytes up already: they are new to this target
         if known is None or known.compare_sha256 is None:  # not looked up by the crawler
@@ -131,7 +135,7 @@ class BatchWriter:
                                                   capture.content_type)
             if compare is None:
                 return None
-            capture.known = known = KnownText(body_sha256, compare_sha256=compare)
+            prepared.known = known = KnownText(body_sha256, compare_sha256=compare)
         latest = self.store.latest_version_key(capture.target_id)
         if latest is None or latest["compare_sha256"] != known.compare_sha256:
             return None

@@ -7,24 +7,24 @@ content-addressed, may be stored already; it is harmless and re-used on the next
 """
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
 from monitor import events
 from monitor.compare import history
 from monitor.record import vetting
+from monitor.record.capture import Capture, Prepared
 from monitor.compare.comparison import DEFAULT_CLASSIFIER
 from monitor.errors import ExtractionError
-from monitor.extract.extractor import EXTRACTOR_VERSION, Extraction, extract
+from monitor.extract.extractor import EXTRACTOR_VERSION, extract
 from monitor.extract.guards import DEFAULT_MAX_SHRINK, GuardError
-from monitor.extract.known import KnownText, extraction_key, known_text
+from monitor.extract.known import extraction_key, known_text
 from monitor.extract.normalise import comparable_text
 from monitor.record.reextract import TECHNICAL_CLASSIFIER, upgrade_if_stale
 from monitor.record.versions import append_change, append_version
 from monitor.store.schedule import next_fetch_after_success
 from monitor.store.database import Store, sha256_hex
 from monitor.timeutil import later_iso, now, now_iso
-from monitor.evidence.warc import WarcRef
 
 # After this many failed attempts in a row a target is "broken" (shown in `target list`).
 BROKEN_AFTER_FAILURES = 3
@@ -32,57 +32,6 @@ BROKEN_AFTER_FAILURES = 3
 RETRY_BASE_SECONDS = 900
 MAX_STORED_HEADER_BYTES = 16_384
 MAX_RETRY_AFTER_SECONDS = 86_400
-
-
-@dataclass
-class Capture:
-    """One fetch attempt as the crawler saw it."""
-
-    target_id: int
-    url: str
-    started_at: str
-    fetched_at: str = field(default_factory=now_iso)
-    status: int | None = None
-    final_url: str | None = None
-    headers: dict = field(default_factory=dict)
-    body: bytes | None = field(default=None, repr=False)
-    content_type: str | None = None
-    elapsed_ms: int | None = None
-    not_modified: bool = False
-    error_kind: str | None = None
-    error: str | None = None
-    request_headers: dict = field(default_factory=dict)
-    warc: WarcRef | None = None  # where the crawler archived this capture, if it did
-    # A second fetch of a body that would change the text (see monitor.record.vetting).
-    confirm_body: bytes | None = field(default=None, repr=False)
-    # How that second fetch went, for its WARC records: url, fetched_at, status, headers,
-    # request_headers (a failed one: error instead of status). Set by crawler.confirm.
-    confirm_fetch: dict | None = field(default=None, repr=False)
-    # The extraction of ``body`` the crawler already made (monitor.record.vetting.preview), if any.
-    extraction: Extraction | None = field(default=None, repr=False)
-    # What the crawler already looked up about ``body`` (monitor.extract.known), if it did.
-    known: KnownText | None = field(default=None, repr=False)
-    rendered: bool = False  # fetched through a browser (render: js, or the blocked-fetch fallback)
-    guard: str | None = None  # the guard that held this capture back (monitor.extract.guards)
-    # Backfill (monitor.record.backfill, docs/decisions/0008): a capture of an archived copy is history,
-    # not news. It dates its version by ``archived_at``, leaves the target's state and schedule
-    # alone and emits no event, so it never alerts.
-    source: str = "live"  # live | wayback | ota
-    archived_at: str | None = None  # when the archive saw the page (Wayback timestamp, OTA commit)
-    archive_ref: str | None = None  # the archived copy: a Wayback URL or an OTA commit
-    # The archive re-extracted a copy it already held (OTA's "Apply technical or declaration
-    # upgrade"): a technical version, like ``policywatch reextract``'s, that never alerts.
-    technical: bool = False
-
-    @property
-    def backfilled(self) -> bool:
-        """True for a capture of an archived copy (see ``source``)."""
-        return self.source != "live"
-
-    @property
-    def seen_at(self) -> str:
-        """When the page was seen with this body: the archive's time, else the fetch's."""
-        return self.archived_at or self.fetched_at
 
 
 @dataclass
@@ -171,11 +120,12 @@ def _mark_failure(store: Store, target: dict, kind: str, message: str,
 
 
 def record_capture(store: Store, capture: Capture, classifier: str = DEFAULT_CLASSIFIER, *,
-                   max_shrink: float = DEFAULT_MAX_SHRINK) -> Recorded:
+                   max_shrink: float = DEFAULT_MAX_SHRINK, prepared: Prepared | None = None) -> Recorded:
     """Record one fetch attempt and whatever version and change it yields (see module doc).
 
     Guards (``monitor.record.vetting``) hold back bot walls, error and login pages, large shrinks,
     language switches and unconfirmed changes: recorded as capture errors, never as versions.
+    ``prepared`` is what the pipeline already worked out about the body (an extraction, a look-up).
     """
     target = store.get_target(capture.target_id)
     if capture.error_kind:
@@ -195,11 +145,12 @@ def record_capture(store: Store, capture: Capture, classifier: str = DEFAULT_CLA
     body_sha256 = store.put_snapshot(body, capture.content_type) if body else None
     key = extraction_key(target)
     url = capture.final_url or capture.url
-    known = capture.known
-    if body_sha256 and known is None and capture.extraction is None:
+    prepared = prepared or Prepared()
+    known = prepared.known
+    if body_sha256 and known is None and prepared.extraction is None:
         known = known_text(store, target, body, capture.content_type, url, key)
     skeleton_sha256 = known.skeleton_sha256 if known else None
-    if known is not None and known.compare_sha256 is not None and capture.confirm_body is None:
+    if known is not None and known.compare_sha256 is not None and capture.confirmation is None:
         # The same bytes, or the same text-bearing markup, as a capture already extracted (and
         # vetted) with the same extractor and selectors: an unchanged page costs no extraction.
         with store.transaction():
@@ -207,7 +158,7 @@ def record_capture(store: Store, capture: Capture, classifier: str = DEFAULT_CLA
             if latest and latest["compare_sha256"] == known.compare_sha256:
                 return _record_unchanged(store, target, capture, body_sha256, latest, key, skeleton_sha256)
     try:
-        extraction = capture.extraction
+        extraction = prepared.extraction
         if extraction is None or extraction.extractor_version != EXTRACTOR_VERSION:
             extraction = extract(body, capture.content_type, url=url, select=target["select"],
                                  remove=target["remove"], cleaned_tree=known and known.cleaned_tree())

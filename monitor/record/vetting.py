@@ -2,7 +2,7 @@
 
 ``record_capture`` calls ``vet`` with each successful extraction. It raises ``GuardError`` for
 a page that must not become a version (``monitor.extract.guards``), and settles a changed text against
-its confirmation fetch (``Capture.confirm_body``, fetched by the crawler when
+its confirmation fetch (``Capture.confirmation``, fetched by the crawler when
 ``preview`` says so): two fetches that disagree are ``unstable``, and when one of
 them still shows the current version, nothing changed.
 """
@@ -11,7 +11,8 @@ from monitor.extract.decoding import decode
 from monitor.errors import ExtractionError
 from monitor.extract.extractor import Extraction, extract, sniff_kind
 from monitor.extract.guards import DEFAULT_MAX_SHRINK, GuardError, check_language, check_page, check_shrink
-from monitor.extract.known import KnownText, extraction_key, known_text
+from monitor.extract.known import extraction_key, known_text
+from monitor.record.capture import Prepared
 from monitor.extract.normalise import comparable_text
 from monitor.store.database import Store, sha256_hex
 
@@ -27,21 +28,22 @@ def extract_for(target: dict, body: bytes, content_type: str | None, url: str,
 
 
 def preview(store: Store, target: dict, body: bytes, content_type: str | None,
-            url: str) -> tuple[bool, Extraction | None, KnownText | None]:
-    """Whether this body would change the target's text, the extraction made to tell (None
-    when none was needed) and what was known about the body: ``record_capture`` re-uses both
-    instead of looking and extracting again."""
+            url: str) -> tuple[bool, Prepared]:
+    """Whether this body would change the target's text, and what was worked out to tell (the
+    extraction, when one was needed, and what was known about the body): ``record_capture``
+    re-uses it instead of looking and extracting again."""
     latest = store.latest_version_key(target["id"])
     if latest is None or not body:
-        return False, None, None
+        return False, Prepared()
     known = known_text(store, target, body, content_type, url, extraction_key(target))
     if known.compare_sha256 is not None:
-        return known.compare_sha256 != latest["compare_sha256"], None, known  # nothing to extract
+        return known.compare_sha256 != latest["compare_sha256"], Prepared(known=known)  # nothing to extract
     try:
         extraction = extract_for(target, body, content_type, url, known.cleaned_tree())
     except ExtractionError:
-        return False, None, known
-    return sha256_hex(comparable_text(extraction.text)) != latest["compare_sha256"], extraction, known
+        return False, Prepared(known=known)
+    changed = sha256_hex(comparable_text(extraction.text)) != latest["compare_sha256"]
+    return changed, Prepared(extraction, known)
 
 
 def _repeated_guard(store: Store, target_id: int, kind: str) -> bool:
@@ -62,9 +64,9 @@ def vet(store: Store, target: dict, capture, extraction: Extraction,
     compare_sha256 = sha256_hex(comparable_text(extraction.text))
     if compare_sha256 == latest["compare_sha256"]:
         return extraction
-    if capture.confirm_body is not None:
+    if capture.confirmation is not None:
         try:
-            confirmation = extract_for(target, capture.confirm_body, capture.content_type, url)
+            confirmation = extract_for(target, capture.confirmation.usable_body, capture.content_type, url)
         except ExtractionError:
             confirmation = None
         confirm_sha256 = confirmation and sha256_hex(comparable_text(confirmation.text))

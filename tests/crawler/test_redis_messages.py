@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from monitor.record.capture import Confirmation
 from monitor.record.recording import Capture, record_capture
 from monitor.store.database import open_store
 from monitor.timeutil import now_iso
@@ -53,7 +54,9 @@ def test_capture_messages_round_trip_bodies_headers_and_errors():
     body = "Politique de confidentialité ✓".encode() + bytes(range(256))
     capture = Capture(target_id=3, url="https://e.com/p", started_at=now_iso(), status=200,
                       final_url="https://e.com/p?x", headers={"content-type": "text/html"}, body=body,
-                      confirm_body=body, content_type="text/html", elapsed_ms=12, rendered=True)
+                      confirmation=Confirmation("https://e.com/p?x", now_iso(), {"user-agent": "pw"}, status=200,
+                                                headers={"content-type": "text/html"}, body=body),
+                      content_type="text/html", elapsed_ms=12, rendered=True)
     again, claim = parse_capture_message(redis_queue.capture_message(capture, "token-1", "host:1"))
     assert claim == "token-1" and again == capture
     failed = Capture(target_id=3, url="https://e.com/p", started_at=now_iso(), error_kind="timeout", error="slow")

@@ -6,6 +6,7 @@ keeps hitting one goes ``broken`` with the reason and back to ``ok`` when it rec
 
 import pytest
 
+from monitor.record.capture import Confirmation
 from monitor.record.recording import Capture, record_capture
 from monitor.timeutil import now_iso
 from tests.sites import Page
@@ -70,16 +71,22 @@ def test_shrink_and_language_switch_are_held_until_they_persist(store):
     assert record_capture(store, capture(target, german)).error.startswith("guard: language")
 
 
+def refetched(html: str) -> Confirmation:
+    """The crawler's second fetch of the page, answering ``html``."""
+    return Confirmation("https://acme.example/privacy", now_iso(), status=200,
+                        headers={"content-type": "text/html"}, body=html.encode())
+
+
 def test_confirmation_refetch(store):
     target = store.add_target("https://acme.example/privacy", "Acme")
     record_capture(store, capture(target, POLICY))
     changed = POLICY.replace("thirty days", "ninety days")
     other = POLICY.replace("thirty days", "sixty days")
-    blink = record_capture(store, capture(target, changed, confirm_body=POLICY.encode()))
+    blink = record_capture(store, capture(target, changed, confirmation=refetched(POLICY)))
     assert blink.outcome == "unchanged"
-    unstable = record_capture(store, capture(target, changed, confirm_body=other.encode()))
+    unstable = record_capture(store, capture(target, changed, confirmation=refetched(other)))
     assert unstable.outcome == "error" and "unstable" in unstable.error
-    confirmed = record_capture(store, capture(target, changed, confirm_body=changed.encode()))
+    confirmed = record_capture(store, capture(target, changed, confirmation=refetched(changed)))
     assert confirmed.outcome == "new-version"
 
 
