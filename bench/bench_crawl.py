@@ -29,9 +29,9 @@ first and the last response ("steady": start-up excluded). Scenarios:
 import argparse
 import json
 import os
+import sqlite3
 import statistics
 import subprocess
-import sqlite3
 import sys
 import tempfile
 import time

@@ -23,8 +23,8 @@ import sys
 import time
 from pathlib import Path
 
-from monitor.extract import blocks
 from monitor.evaluation.snapshots import BASELINE_MODE, replay_run, runs
+from monitor.extract import blocks
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DIR = ROOT / "tests" / "fixtures" / "snapshots"

@@ -71,7 +71,7 @@ def small_template(n: int) -> bytes:
             f"privacy{n}@example.com; you may also complain to your data protection authority.</p>"
             f"<p>We will post any change to this policy on this page and, for material changes, notify "
             f"you by email before it takes effect.</p></main><!-- build @@TOKEN@@ --></body></html>"
-            ).encode("utf-8")
+            ).encode()
 
 
 def page_template(n: int) -> bytes:

@@ -13,10 +13,10 @@ which has no store, compares with the hash its target message carries
 import logging
 
 from crawler import render
-from monitor.store.database import open_store
-from monitor.timeutil import now_iso
 from monitor.record.capture import Confirmation, Prepared
 from monitor.record.vetting import extracts_nothing, preview
+from monitor.store.database import open_store
+from monitor.timeutil import now_iso
 
 log = logging.getLogger(__name__)
 CONDITIONAL = (b"If-None-Match", b"If-Modified-Since")

@@ -17,7 +17,6 @@ from monitor.store.database import Store
 from monitor.timeutil import now_iso
 from notify.outbox import send_pending
 
-
 # Targets are read from the store this many at a time, as the spider asks for them.
 PASS_BATCH = 500
 

@@ -109,7 +109,8 @@ def run_crawl_script(db_path: str, script: Callable[[CrawlPass], Awaitable], *,
         except BaseException as error:  # re-raised in the caller's frame below
             outcome["error"] = error
         finally:
-            from twisted.internet import reactor  # installed by Scrapy by now; importing it earlier would install the default one
+            # installed by Scrapy by now; importing it earlier would install the default one
+            from twisted.internet import reactor
             if reactor.running:
                 reactor.stop()
 

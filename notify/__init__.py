@@ -5,7 +5,6 @@ root) calls it once. The monitor itself never imports this package.
 """
 
 from monitor import events
-
 from notify.channels import install_log_filters
 from notify.outbox import enqueue_for_change, enqueue_operator_event
 from notify.secrets import move_urls_out

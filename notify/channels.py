@@ -14,7 +14,6 @@ import apprise
 
 from monitor.errors import InputError
 from monitor.redaction import HIDDEN, MASKS
-
 from notify.privacy import (
     SecretsFilter,
     capture_apprise_log,

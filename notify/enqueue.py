@@ -11,7 +11,6 @@ from monitor.store import notifications
 from monitor.store.database import Store
 from monitor.timeutil import iso
 from monitor.timeutil import now as utc_now
-
 from notify.subscriptions import decode, matches, matches_target
 
 log = logging.getLogger("notify.outbox")  # the outbox's log, as before the split

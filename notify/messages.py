@@ -5,8 +5,8 @@ only ``topics``, ``evidence[].sentence/rule/side`` and ``hunks[].old/new/old_sen
 new_sentence/topics/severity`` are read.
 """
 
-from monitor.permalinks import change_path
 from monitor.compare.summary import of as summary_of
+from monitor.permalinks import change_path
 
 
 def diff_url(base_url: str, change_id: int) -> str:

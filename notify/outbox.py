@@ -21,13 +21,12 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from monitor.evidence import ledger
 from monitor.errors import ChangeNotFound, PolicywatchError, TargetNotFound
+from monitor.evidence import ledger
 from monitor.store import notifications
 from monitor.store.database import Store
 from monitor.timeutil import iso
 from monitor.timeutil import now as utc_now
-
 from notify import channels
 from notify.compose import delivery_message
 from notify.digests import compose_digests

@@ -27,7 +27,6 @@ from pathlib import Path
 from monitor.config import config
 from monitor.errors import InputError
 from monitor.store import channel_secrets
-
 from notify.privacy import redact, scrub
 
 SECRETS_ENV = "POLICYWATCH_SECRETS"

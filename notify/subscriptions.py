@@ -13,7 +13,6 @@ from monitor.errors import InputError
 from monitor.store import notifications
 from monitor.store.database import Store
 from monitor.timeutil import now_iso
-
 from notify import secrets
 from notify.channels import validate
 from notify.privacy import redact, remember

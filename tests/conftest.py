@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.receivers import WebhookReceiver
 from tests.crawler.test_crawl_end_to_end import POLICY
+from tests.receivers import WebhookReceiver
 from tests.sites import FixtureSite
 
 # Every test site runs on 127.0.0.1, which policywatch refuses to fetch unless told otherwise

@@ -65,10 +65,9 @@ def test_every_variable_the_code_names_is_a_setting():
 
 
 def test_defaults_agree_with_the_code_that_had_them():
-    from notify.settings import NotifySettings
-
     from monitor.record.backfill import wayback
     from monitor.store import database
+    from notify.settings import NotifySettings
     defaults = Config()
     assert all(getattr(defaults, f"notify_{spec.name}") == spec.default for spec in fields(NotifySettings)
                if spec.name not in ("base_url", "template_dir"))

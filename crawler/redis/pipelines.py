@@ -32,7 +32,7 @@ class RedisCapturePipeline:
         return cls(url, crawler.settings.get("POLICYWATCH_REDIS_PREFIX"), crawler.stats)
 
     def open_spider(self) -> None:
-        import redis.asyncio
+        import redis.asyncio  # the redis extra: imported only where it is used
         self.client = redis.asyncio.Redis.from_url(self.url, socket_timeout=30)
 
     async def close_spider(self) -> None:
@@ -42,7 +42,7 @@ class RedisCapturePipeline:
     async def process_item(self, item: RemoteCaptureItem) -> RemoteCaptureItem:
         if not isinstance(item, RemoteCaptureItem) or not item.claim:
             raise DropItem(f"not a claimed capture: {item!r}")
-        import redis
+        import redis  # the redis extra: imported only where it is used
         message = redis_queue.capture_message(item.capture, item.claim, worker=item.worker)
         try:
             await self.client.rpush(self.keys.captures, message)

@@ -64,7 +64,7 @@ class Keys:
 def connect(url: str):
     """A Redis client for ``url`` (``redis://host:port/db``); the ``redis`` extra must be installed."""
     try:
-        import redis
+        import redis  # the redis extra: imported only where it is used
     except ImportError as error:  # pragma: no cover - depends on the installation
         raise InputError("distributed crawling needs the redis extra: pip install 'policywatch[redis]'") from error
     try:

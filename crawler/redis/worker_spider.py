@@ -26,15 +26,15 @@ from dataclasses import dataclass
 import scrapy
 from scrapy_redis.spiders import RedisSpider
 
-from crawler.redis import queue as redis_queue
 from crawler.items import CaptureItem
+from crawler.redis import queue as redis_queue
 from crawler.render import handler_installed, render_meta
 from crawler.spiders.targets import HANDLED_STATUSES, TargetsSpider, conditional_headers
 from monitor.errors import ExtractionError
 from monitor.extract.normalise import comparable_text
+from monitor.record.vetting import extract_for
 from monitor.store.database import sha256_hex
 from monitor.timeutil import now_iso
-from monitor.record.vetting import extract_for
 
 log = logging.getLogger(__name__)
 # How long one blocking pop waits before checking again whether the spider is closing.
@@ -75,7 +75,7 @@ class RedisWorkerSpider(RedisSpider, TargetsSpider):
 
     def setup_redis(self, crawler=None):
         super().setup_redis(crawler)
-        import redis.asyncio
+        import redis.asyncio  # the redis extra: imported only where it is used
         self.keys = redis_queue.Keys(crawler.settings.get("POLICYWATCH_REDIS_PREFIX"))
         self.async_server = redis.asyncio.Redis.from_url(
             crawler.settings.get("REDIS_URL"), socket_timeout=POP_TIMEOUT_SECONDS + 30)
@@ -85,7 +85,7 @@ class RedisWorkerSpider(RedisSpider, TargetsSpider):
         await self.async_server.aclose()
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        import redis
+        import redis  # the redis extra: imported only where it is used
         while True:
             try:
                 popped = await self.async_server.blpop([self.redis_key], timeout=POP_TIMEOUT_SECONDS)

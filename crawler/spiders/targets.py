@@ -20,8 +20,8 @@ from twisted.internet import error as net_errors
 from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
-from crawler.address_guard import BlockedAddressError
 from crawler import render
+from crawler.address_guard import BlockedAddressError
 from crawler.confirm import changes_stored_text, confirm, render_retry
 from crawler.items import CaptureItem
 from crawler.render import handler_installed, render_meta

@@ -37,10 +37,9 @@ def subscribe(ctx, apprise_url, company, doc_type, topic, min_severity, class_fi
     env:NAME instead to read it from the environment variable NAME at every send.
     """
     # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
-    from notify.subscriptions import add_subscription
-
     # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
     from monitor.compare.classify import TOPICS
+    from notify.subscriptions import add_subscription
     unknown = sorted(set(topic) - set(TOPICS))
     if unknown:
         raise InputError(f"unknown topic(s) {', '.join(unknown)}; known: {', '.join(TOPICS)}")

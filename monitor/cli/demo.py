@@ -10,9 +10,9 @@ import json
 import os
 import shutil
 import threading
-from importlib import resources
 from functools import partial
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
 from pathlib import Path
 
 import click

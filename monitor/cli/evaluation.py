@@ -10,12 +10,12 @@ from pathlib import Path
 
 import click
 
-from monitor.compare.classify import CLASSES, CLASSIFIERS
 from monitor.cli.options import PolicywatchCommand
-from monitor.compare.comparison import DEFAULT_CLASSIFIER
-from monitor.evaluation.pairs import evaluate
 from monitor.compare import history as history_settings
+from monitor.compare.classify import CLASSES, CLASSIFIERS
+from monitor.compare.comparison import DEFAULT_CLASSIFIER
 from monitor.evaluation.histories import folds, replay
+from monitor.evaluation.pairs import evaluate
 
 DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 

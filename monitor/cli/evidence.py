@@ -151,8 +151,8 @@ def evidence_export(ctx, company, doc_type, since, until, no_pdf, out):
 def evidence_verify(bundle, tsa_ca):
     """Verify a bundle offline; print OK or the first broken link."""
     # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
-    from monitor.evidence.verify import BundleBroken, verify_bundle
     from monitor.evidence.timestamps import TsaSettings
+    from monitor.evidence.verify import BundleBroken, verify_bundle
     trusted = TsaSettings(ca_file=tsa_ca).trusted()
     try:
         counts = verify_bundle(bundle, trusted=trusted)

@@ -65,8 +65,8 @@ def run_command(ctx, tick, batch, lease, no_notify, max_ticks, timeout, redis_ur
 def status_command(ctx, as_json):
     """Targets by state, failing targets and why, outbox backlog, database size."""
     # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
-    from monitor.store.health import status_report
     from monitor.cli.views_ops import status_renderables
+    from monitor.store.health import status_report
     report = status_report(common.open_cli_store(ctx))
     if as_json:
         click.echo(json.dumps(report, indent=2))
@@ -95,8 +95,8 @@ def maintain_command(ctx, prune_unchanged_days, vacuum, as_json):
     Exits 1 if SQLite's integrity check finds a problem.
     """
     # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
-    from monitor.store.maintenance import maintain
     from monitor.cli.views_ops import maintenance_sentences
+    from monitor.store.maintenance import maintain
     result = maintain(common.open_cli_store(ctx), keep_unchanged_days=prune_unchanged_days, run_vacuum=vacuum)
     if as_json:
         click.echo(json.dumps(result))
@@ -123,6 +123,7 @@ def crawl_command(ctx, include_all, company, timeout, no_notify, as_json):
     """
     # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
     from crawler.passes import crawl_due
+
     # Imported here: views (rich tables, diff, summaries) adds ~0.2 s to `status` and the
     # other commands of this module that never print changes (measured with -X importtime).
     from monitor.cli import views

@@ -113,11 +113,11 @@ class PolicywatchCommandGroup(RefusingRepeatsMixin, click.Group):
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.ClickException as error:
-            raise _shown_as_one_line(error)
+            raise _shown_as_one_line(error) from error
 
     def invoke(self, ctx):
         """Click's ``invoke``: errors in a command's arguments are shown as one line."""
         try:
             return super().invoke(ctx)
         except click.ClickException as error:
-            raise _shown_as_one_line(error)
+            raise _shown_as_one_line(error) from error

@@ -1,8 +1,8 @@
 """Compare two texts: word diff, sentence hunks, classification and stats in one call."""
 
 from monitor.compare.classify import Assessment, get_classifier
-from monitor.extract.language import language
 from monitor.compare.diff import sentence_hunks, stats, word_diff
+from monitor.extract.language import language
 
 DEFAULT_CLASSIFIER = "rules"
 

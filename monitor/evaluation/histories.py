@@ -44,9 +44,9 @@ from datetime import datetime
 from pathlib import Path
 
 from monitor.compare import history
-from monitor.record.backfill.ota import TECHNICAL_PREFIXES, backfill_ota, documents
 from monitor.compare.comparison import DEFAULT_CLASSIFIER
 from monitor.errors import InputError
+from monitor.record.backfill.ota import TECHNICAL_PREFIXES, backfill_ota, documents
 from monitor.record.reextract import TECHNICAL_CLASSIFIER
 from monitor.store.database import open_store
 
@@ -340,7 +340,7 @@ def folds(directory: Path, grid: list[dict] | None = None,
     per_run = [{(h.set_name, h.service): h for h in run.histories} for run in runs]
     held_out, chosen = [], []
     for key in services:
-        def score(index: int) -> tuple:
+        def score(index: int, key=key) -> tuple:  # bound now: called within this iteration
             others = figures(summed(h for k, h in per_run[index].items() if k != key))
             # The best F1 on the other services; ties go to the earlier setting (the default).
             return (others["f1"], -index)

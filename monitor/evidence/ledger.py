@@ -74,8 +74,8 @@ def entry_line(seq: int, kind: str, ref_id: int, content: str, recorded_at: str,
                *, format: int | None = None, target_id: int | None = None) -> bytes:
     """The bytes an entry's hash is the sha256 of (also what an RFC 3161 request hashes)."""
     if format and format >= 2:
-        return f"v{format}|{seq}|{kind}|{ref_id}|{target_id}|{content}|{recorded_at}|{prev_hash}".encode("utf-8")
-    return f"{seq}|{kind}|{ref_id}|{content}|{recorded_at}|{prev_hash}".encode("utf-8")
+        return f"v{format}|{seq}|{kind}|{ref_id}|{target_id}|{content}|{recorded_at}|{prev_hash}".encode()
+    return f"{seq}|{kind}|{ref_id}|{content}|{recorded_at}|{prev_hash}".encode()
 
 
 def entry_hash(seq: int, kind: str, ref_id: int, content: str, recorded_at: str, prev_hash: str,

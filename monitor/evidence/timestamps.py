@@ -22,8 +22,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from monitor import redaction
 from monitor.config import config
-from monitor.evidence import ledger, tsp
 from monitor.errors import InputError, PolicywatchError, StoreError
+from monitor.evidence import ledger, tsp
 from monitor.store import ledger as ledger_rows
 from monitor.store import timestamps as timestamp_rows
 from monitor.timeutil import now_iso

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import lxml.etree
 
-from monitor.extract.decoding import decode
 from monitor.errors import ExtractionError
+from monitor.extract.decoding import decode
 from monitor.extract.extractor import MAX_BODY_BYTES, clean_html_tree, prepare_body, sniff_kind
 from monitor.store.database import sha256_hex
 

@@ -245,7 +245,7 @@ def _adopt_numbered(db: sqlite_utils.Database) -> None:
     ran = db.execute("PRAGMA user_version").fetchone()[0]
     if not ran:
         return
-    adopted_at = str(datetime.datetime.now(datetime.timezone.utc))
+    adopted_at = str(datetime.datetime.now(datetime.UTC))
     with db.atomic():
         SCHEMA.ensure_migrations_table(db)
         db[SCHEMA.migrations_table].insert_all(

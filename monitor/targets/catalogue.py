@@ -16,7 +16,6 @@ from pathlib import Path
 
 import yaml
 
-from monitor.targets.declarations import DeclaredDocument, read_declaration
 from monitor.errors import InputError
 from monitor.extract.extractor import check_selectors
 from monitor.store.database import (
@@ -26,6 +25,7 @@ from monitor.store.database import (
     Store,
 )
 from monitor.targets.checks import check_new_target
+from monitor.targets.declarations import DeclaredDocument, read_declaration
 from monitor.timeutil import parse_interval
 
 

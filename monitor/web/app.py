@@ -8,7 +8,7 @@ a CSP sandbox so that a crawled page can never run as part of this site.
 import hashlib
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
@@ -22,8 +22,8 @@ from starlette.staticfiles import StaticFiles
 from monitor.compare.summary import of as summary_of
 from monitor.config import reload
 from monitor.errors import StoreError
-from monitor.web import api, feeds, pages
 from monitor.store.read_model import MAX_SQL_INT, ChangeFilter, NotFound, Queries, parse_id
+from monitor.web import api, feeds, pages
 from monitor.web.render import CSP, Links, make_environment
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -115,7 +115,7 @@ def conditional(request: Request, body: bytes, media_type: str, *, headers: dict
     validators = {"etag": etag, "cache-control": "no-cache"}
     if last_modified:
         stamp = datetime.fromisoformat(last_modified.replace("Z", "+00:00"))
-        validators["last-modified"] = format_datetime(stamp.astimezone(timezone.utc), usegmt=True)
+        validators["last-modified"] = format_datetime(stamp.astimezone(UTC), usegmt=True)
     if _etag_matches(request, etag):
         return Response(status_code=304, headers=validators)
     if "if-none-match" not in request.headers and last_modified and request.headers.get("if-modified-since"):

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from monitor.compare.classify import TOPICS
 from monitor.compare.summary import of as summary_of
-from monitor.web import feeds, pages
 from monitor.store.read_model import ChangeFilter, Queries
+from monitor.web import feeds, pages
 from monitor.web.render import Links, make_environment
 
 STATIC_DIR = Path(__file__).parent / "static"

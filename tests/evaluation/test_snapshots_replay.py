@@ -6,7 +6,7 @@ from the same captures ("complete"). Both with the run's OTA declaration and wit
 all (main-content detection).
 """
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ MIN_COVERAGE = 0.8
 MIN_COMPLETE = {"declaration": 1.0, "fallback": 1.0}
 
 
-@lru_cache(maxsize=None)
+@cache
 def replayed(run: Path, mode: str):
     """Each run is replayed once per mode for the whole module (extraction is the slow part)."""
     return replay_run(run, mode)

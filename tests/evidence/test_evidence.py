@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+
 def test_every_capture_is_in_a_readable_warc(crawled, db_path):
     warc_dir = db_path.parent / "warc"
     files = list(warc_dir.glob("*.warc.gz"))

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from monitor.evidence.verify import BundleBroken, verify_bundle
+from tests.conftest import EDITED_POLICY as EDITED
+from tests.crawler.test_crawl_end_to_end import POLICY
 from tests.receivers import WebhookReceiver
 from tests.sites import FixtureSite
-from tests.crawler.test_crawl_end_to_end import POLICY
-from tests.conftest import EDITED_POLICY as EDITED
 from tests.tsa import LocalTSA
 
 ROOT = Path(__file__).resolve().parents[2]

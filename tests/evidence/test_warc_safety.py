@@ -377,7 +377,7 @@ def test_repeated_sigkills_during_crawl_and_record_leave_whole_warcs(site, cli, 
 
 
 @pytest.mark.slow
-def test_a_full_disk_mid_batch_leaves_whole_warcs(site, cli, db_path, small_disk):
+def test_a_full_disk_mid_batch_leaves_whole_warcs(site, cli, db_path, small_disk):  # noqa: F811 (the fixture)
     rng = random.Random(5)
     count = 8
     _pages(site, count, 0, rng, size=40_000)

@@ -12,7 +12,6 @@ from monitor.errors import ExtractionError
 from monitor.extract.extractor import MAX_BODY_BYTES, extract
 
 
-
 def make_pdf(pages: list[list[str]]) -> bytes:
     """A PDF whose pages show the given lines, top to bottom."""
     objects: list[bytes] = []

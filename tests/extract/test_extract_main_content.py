@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from monitor.evaluation.snapshots import runs
 from monitor.extract.extractor import extract
 from monitor.extract.main_content import DEFAULT_DETECTOR
-from monitor.evaluation.snapshots import runs
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "main_content"
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "fixtures" / "snapshots"

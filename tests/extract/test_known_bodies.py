@@ -124,8 +124,8 @@ def test_an_unchanged_repeat_is_archived_as_a_revisit_of_the_first_response(tmp_
 
     from warcio.archiveiterator import ArchiveIterator
 
-    from monitor.record.batch import BatchWriter
     from monitor.evidence.warc import read_records
+    from monitor.record.batch import BatchWriter
 
     db = tmp_path / "db.sqlite"
     store = open_store(db)

@@ -132,7 +132,7 @@ def test_apprise_urls_never_leak(cli, db_path, tmp_path):
     assert "json://127.0.0.1:" in outputs[-2].stdout  # redacted, not absent
     db = sqlite3.connect(db_path)
     stored = [row[0] for row in db.execute("SELECT apprise_url FROM subscriptions")]
-    assert stored == ["json://127.0.0.1:%d/…" % receiver.port, "json://127.0.0.1:9/…", "mailto://…@localhost:9/…"]
+    assert stored == [f"json://127.0.0.1:{receiver.port}/…", "json://127.0.0.1:9/…", "mailto://…@localhost:9/…"]
     # The full URLs live in the owner-only secrets file beside the database (decision 0013).
     secrets_file = db_path.with_name("policywatch.secrets.json")
     assert secrets_file.stat().st_mode & 0o777 == 0o600

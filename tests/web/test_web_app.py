@@ -11,8 +11,8 @@ import urllib.request
 import feedparser
 import pytest
 
-from monitor.web.feeds import _cell
 from monitor.store.read_model import Queries, fts_query
+from monitor.web.feeds import _cell
 from tests.web.test_web_data import build_store, serving
 
 

@@ -19,8 +19,8 @@ from collections import Counter
 from functools import cached_property
 
 from monitor.compare.classify.signals import Rules, negations, topic_hits
-from monitor.compare.sections import sentence_key
 from monitor.compare.classify.variants import american, canonical_words
+from monitor.compare.sections import sentence_key
 
 # Words that carry no content for the containment test ("a sentence says nothing the other does
 # not"), including hedges a summary adds ("in short", "generally").

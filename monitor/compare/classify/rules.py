@@ -19,9 +19,9 @@ get a ``review`` mark instead of a guess.
 import re
 from difflib import SequenceMatcher
 
-from monitor.compare.classify.registry import Assessment, register
 from monitor.compare.classify.context import Document, is_change_note, out_of_scope
 from monitor.compare.classify.edits import judge_replace, new_parties
+from monitor.compare.classify.registry import Assessment, register
 from monitor.compare.classify.signals import (
     Rules,
     load_rules,

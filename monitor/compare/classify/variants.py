@@ -19,7 +19,8 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 @cache
 def _tables() -> tuple[dict, list, frozenset, dict, int]:
     raw = yaml.safe_load(resources.files(__package__).joinpath("variants.yaml").read_text("utf-8"))
-    try:  # the table is loaded on first use, not at import: it is 1,730 pairs
+    try:
+        # loaded on first use, not at import: a table of 1,730 pairs
         from breame.data.spelling_constants import BRITISH_ENGLISH_SPELLINGS as british
     except ImportError:  # the table is an install requirement; without it only the suffix rules apply
         british = {}

@@ -19,8 +19,6 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 
 from monitor.errors import InputError
-from monitor.store.database import Store
-from monitor.timeutil import now_iso
 from monitor.record.backfill.common import (
     ArchivedCopy,
     BackfillError,
@@ -31,6 +29,8 @@ from monitor.record.backfill.common import (
     record_copy,
     recorded_refs,
 )
+from monitor.store.database import Store
+from monitor.timeutil import now_iso
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,6 @@ import requests
 
 from monitor import __version__
 from monitor.errors import InputError
-from monitor.record.recording import retry_after_seconds
-from monitor.store.database import Store
-from monitor.timeutil import now_iso
 from monitor.record.backfill.common import (
     ArchivedCopy,
     ArchiveUnavailable,
@@ -31,6 +28,9 @@ from monitor.record.backfill.common import (
     record_copy,
     recorded_refs,
 )
+from monitor.record.recording import retry_after_seconds
+from monitor.store.database import Store
+from monitor.timeutil import now_iso
 
 log = logging.getLogger(__name__)
 
