@@ -18,8 +18,8 @@ import statistics
 import time
 from pathlib import Path
 
-from monitor.compare.comparison import compare
-from monitor.extract.normalise import normalise_text
+from monitor.compare import compare
+from monitor.extract import normalise_text
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "corpus_pairs"
 EDITS = [

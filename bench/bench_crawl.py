@@ -121,7 +121,7 @@ def run_policywatch(db: Path, count: int, expect: str, profile: Path | None = No
 
 
 def make_store(db: Path, urls: list[str]) -> None:
-    from monitor.store.database import open_store
+    from monitor.store import open_store
     store = open_store(db)
     for n, link in enumerate(urls):
         store.add_target(link, f"Company {n}")

@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from monitor.evaluation.snapshots import BASELINE_MODE, replay_run, runs
+from monitor.evaluation import BASELINE_MODE, replay_run, runs
 from monitor.extract import blocks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +50,7 @@ def _mode_report(run_dirs: list[Path], name: str) -> dict:
 
 def page_times(run_dirs: list[Path], detectors: list[str], repeat: int = 2) -> dict:
     """Median seconds to extract one page without a selector, per detector."""
-    from monitor.extract.extractor import extract
+    from monitor.extract import extract
     pages = [path.read_bytes() for run in run_dirs for path in sorted(run.glob("*.html"))]
     times = {}
     for detector in detectors:

@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from monitor.store.database import open_store  # noqa: E402
+from monitor.store import open_store  # noqa: E402
 from tests.sites import FixtureSite, Page  # noqa: E402
 
 SENTENCE = ("We collect your {thing} when you use the service, and we share it with our service providers "

@@ -33,8 +33,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from pages import ServerProcesses  # noqa: E402
 
-from monitor.store.database import open_store  # noqa: E402
-from monitor.store.schedule import claim_due  # noqa: E402
+from monitor.store import claim_due, open_store  # noqa: E402
 from monitor.timeutil import now_iso  # noqa: E402
 
 

@@ -26,8 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from monitor.store.database import open_store, sha256_hex  # noqa: E402
-from monitor.store.read_model import slugify  # noqa: E402
+from monitor.store import open_store, sha256_hex, slugify  # noqa: E402
 
 TOPICS = ["collection", "sharing", "sale", "sensitive-data", "ai-training", "advertising", "choice",
           "rights", "retention", "security", "policy-change", "do-not-track", "audiences",

@@ -13,9 +13,8 @@ which has no store, compares with the hash its target message carries
 import logging
 
 from crawler import render
-from monitor.record.capture import Confirmation, Prepared
-from monitor.record.vetting import extracts_nothing, preview
-from monitor.store.database import open_store
+from monitor.record import Confirmation, Prepared, extracts_nothing, preview
+from monitor.store import open_store
 from monitor.timeutil import now_iso
 
 log = logging.getLogger(__name__)
@@ -79,7 +78,8 @@ def changes_stored_text(spider, capture) -> tuple[bool, Prepared]:
     return preview(store, target, capture.body, capture.content_type, capture.final_url or capture.url)
 
 
-def _decoded(headers) -> dict:
+def decoded_headers(headers) -> dict:
+    """Scrapy's bytes headers as a str → str dict (repeated values joined)."""
     return {k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in headers.items()}
 
 
@@ -92,9 +92,9 @@ async def refetch(spider, response, capture) -> Confirmation:
         second = await spider.crawler.engine.download_async(request)
     except Exception as error:  # any failed refetch leaves the change unconfirmed
         log.info("target %s: confirmation fetch failed: %s", capture.target_id, error)
-        return Confirmation(request.url, now_iso(), _decoded(request.headers),
+        return Confirmation(request.url, now_iso(), decoded_headers(request.headers),
                             error=f"confirmation fetch failed: {type(error).__name__}: {error}")
     return Confirmation(second.url, now_iso(),
-                        _decoded(second.request.headers) if second.request else _decoded(request.headers),
+                        decoded_headers(second.request.headers) if second.request else decoded_headers(request.headers),
                         status=second.status, body=second.body,
-                        headers={k.lower(): v for k, v in _decoded(second.headers).items()})
+                        headers={k.lower(): v for k, v in decoded_headers(second.headers).items()})

@@ -17,10 +17,8 @@ import threading
 from datetime import datetime
 
 from crawler.runner import run_crawl_script
-from monitor.evidence.timestamps import TsaSettings, timestamp_head_if_configured
-from monitor.store.database import open_store
-from monitor.store.lock import DaemonLock
-from monitor.store.schedule import CLAIM_LEASE_SECONDS, claim_due, next_due_at, open_claims, release
+from monitor.evidence import TsaSettings, timestamp_head_if_configured
+from monitor.store import CLAIM_LEASE_SECONDS, DaemonLock, claim_due, next_due_at, open_claims, open_store, release
 from monitor.timeutil import now
 from notify.outbox import send_pending
 

@@ -2,8 +2,7 @@
 
 from dataclasses import dataclass
 
-from monitor.record.capture import Capture, Prepared
-from monitor.record.recording import Recorded
+from monitor.record import Capture, Prepared, Recorded
 
 
 @dataclass

@@ -12,8 +12,8 @@ from rich.text import Text
 from crawler.items import CaptureItem
 from crawler.runner import run_crawl_script
 from monitor.errors import one_line
-from monitor.evidence.timestamps import timestamp_head_if_configured
-from monitor.store.database import Store
+from monitor.evidence import timestamp_head_if_configured
+from monitor.store import Store
 from monitor.timeutil import now_iso
 from notify.outbox import send_pending
 

@@ -23,8 +23,7 @@ from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, Th
 
 from monitor import events
 from monitor.errors import InputError, PolicywatchError
-from monitor.record.batch import BatchOutcome, BatchWriter
-from monitor.record.capture import Capture, Prepared
+from monitor.record import BatchOutcome, BatchWriter, Capture, Prepared
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ a clear ``render-unavailable`` capture error.
 
 from scrapy_playwright.page import PageMethod
 
-from monitor.evidence.chromium import CHROMIUM_ARGS, chromium_available, chromium_path
+from monitor.evidence import CHROMIUM_ARGS, chromium_available, chromium_path
 
 HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
 # Statuses that mean "a browser might get through" (bot management answers plain clients so).

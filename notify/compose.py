@@ -1,8 +1,7 @@
 """What a delivery says: its title and body, rendered from its kind's template (an alert for
 one change, a digest, an operator event) within the channel's limits."""
 
-from monitor.store import notifications
-from monitor.store.database import Store
+from monitor.store import Store, notifications
 from notify.digests import digest_items, digest_since
 from notify.messages import change_context, digest_context, operator_context
 from notify.render import render_message

@@ -9,8 +9,7 @@ pointer to it. From then on the digest is sent, retried and recorded like any de
 
 from datetime import datetime, timedelta
 
-from monitor.store import notifications
-from monitor.store.database import Store
+from monitor.store import Store, notifications
 from monitor.timeutil import iso
 from monitor.timeutil import now as utc_now
 

@@ -7,8 +7,7 @@ queuing of the same change × subscription a no-op (docs/decisions/0004).
 
 import logging
 
-from monitor.store import notifications
-from monitor.store.database import Store
+from monitor.store import Store, notifications
 from monitor.timeutil import iso
 from monitor.timeutil import now as utc_now
 from notify.subscriptions import decode, matches, matches_target

@@ -5,7 +5,7 @@ only ``topics``, ``evidence[].sentence/rule/side`` and ``hunks[].old/new/old_sen
 new_sentence/topics/severity`` are read.
 """
 
-from monitor.compare.summary import of as summary_of
+from monitor.compare import summary_of
 from monitor.permalinks import change_path
 
 

@@ -23,8 +23,7 @@ from datetime import datetime, timedelta
 
 from monitor.errors import ChangeNotFound, PolicywatchError, TargetNotFound
 from monitor.evidence import ledger
-from monitor.store import notifications
-from monitor.store.database import Store
+from monitor.store import Store, notifications
 from monitor.timeutil import iso
 from monitor.timeutil import now as utc_now
 from notify import channels

@@ -10,8 +10,7 @@ import json
 import logging
 
 from monitor.errors import InputError
-from monitor.store import notifications
-from monitor.store.database import Store
+from monitor.store import Store, notifications
 from monitor.timeutil import now_iso
 from notify import secrets
 from notify.channels import validate

@@ -86,7 +86,7 @@ def db_path(tmp_path) -> Path:
 def store(db_path):
     """The store at ``db_path``, opened with the notifier's listeners installed (as the CLI does)."""
     import notify
-    from monitor.store.database import open_store
+    from monitor.store import open_store
     notify.install()
     opened = open_store(db_path)
     yield opened
@@ -158,7 +158,7 @@ def _process_state():
 def run_in_process(args: list[str], env: dict) -> CliResult:
     from click.testing import CliRunner
 
-    from monitor.cli.main import cli as policywatch
+    from monitor.cli import cli as policywatch
     with _process_state():
         # Click's help is as wide as in a process with COLUMNS=200 (its 80-column maximum, less 2).
         result = CliRunner().invoke(policywatch, args, env=env, prog_name="policywatch", terminal_width=78)

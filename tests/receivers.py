@@ -12,7 +12,7 @@ from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
-from monitor.record.recording import Capture, record_capture
+from monitor.record import Capture, record_capture
 from monitor.timeutil import now_iso
 
 BASE_POLICY = ("<p>We collect your email address to run the service.</p>"

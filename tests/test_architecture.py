@@ -9,6 +9,7 @@
 """
 
 import ast
+import importlib
 import re
 import subprocess
 import sys
@@ -122,3 +123,59 @@ def _sql_outside_the_store() -> list[str]:
 
 def test_only_the_store_speaks_sql():
     assert _sql_outside_the_store() == []
+
+
+# monitor's packages with a public face (``__all__`` in their ``__init__``, loaded lazily).
+FACED = ("monitor.store", "monitor.extract", "monitor.compare", "monitor.compare.classify", "monitor.record",
+         "monitor.record.backfill", "monitor.targets", "monitor.evidence", "monitor.evaluation", "monitor.web",
+         "monitor.cli")
+
+
+def _package_of(module: str) -> str | None:
+    owners = [p for p in FACED if module == p or module.startswith(p + ".")]
+    return max(owners, key=len, default=None)
+
+
+def _past_the_face(source: str, importer: str) -> list[tuple[int, str]]:
+    """Imports of another package's submodule (``monitor.store.database``) instead of its face."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        modules = [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else \
+            [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+        for module in modules:
+            owner = _package_of(module)  # the innermost faced package the module belongs to
+            inside = importer == owner or importer.startswith(f"{owner}.")
+            if owner and module != owner and not inside:
+                found.append((node.lineno, module))
+    return found
+
+
+def test_packages_are_used_through_their_faces():
+    """Code outside a package imports its public face, never its submodules (tests may look
+    inside: they test the parts)."""
+    found = []
+    for path in _modules(*CODE, "bench"):
+        importer = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        found += [f"{path.relative_to(ROOT)}:{line} imports {module}"
+                  for line, module in _past_the_face(path.read_text(encoding="utf-8"), importer)]
+    assert found == []
+
+
+@pytest.mark.parametrize(("source", "importer", "flagged"), [
+    ("from monitor.store.database import open_store\n", "monitor.web.app", [(1, "monitor.store.database")]),
+    ("import monitor.evidence.warc\n", "crawler.pipelines", [(1, "monitor.evidence.warc")]),
+    ("from monitor.store import open_store\n", "monitor.web.app", []),
+    ("from monitor.store.database import Store\n", "monitor.store.schedule", []),  # inside its own package
+    ("from monitor.compare.classify import get_classifier\n", "monitor.record.recording", []),  # a face
+])
+def test_the_face_check_tells_face_from_submodule(source, importer, flagged):
+    assert _past_the_face(source, importer) == flagged
+
+
+@pytest.mark.parametrize("package", FACED)
+def test_every_name_on_a_face_exists(package):
+    """A face lists only names its submodules define (a typo would fail on first use)."""
+    face = importlib.import_module(package)
+    assert face.__all__, package
+    for name in face.__all__:
+        assert getattr(face, name) is not None, f"{package}.{name}"

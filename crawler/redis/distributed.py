@@ -29,10 +29,17 @@ from crawler import render as rendering
 from crawler.daemon import outbox_pass, seconds_until
 from crawler.redis import queue as redis_queue
 from crawler.runner import crawler_settings
-from monitor.record.batch import BatchWriter
-from monitor.store.database import open_store
-from monitor.store.lock import DaemonLock
-from monitor.store.schedule import CLAIM_LEASE_SECONDS, claim_due, claim_of, next_due_at, open_claims, release
+from monitor.record import BatchWriter
+from monitor.store import (
+    CLAIM_LEASE_SECONDS,
+    DaemonLock,
+    claim_due,
+    claim_of,
+    next_due_at,
+    open_claims,
+    open_store,
+    release,
+)
 
 log = logging.getLogger("policywatch.distributed")
 # Longest blocking pop on the captures list: how quickly a stop request is noticed.

@@ -22,7 +22,7 @@ import zlib
 from dataclasses import dataclass
 
 from monitor.errors import InputError
-from monitor.record.capture import Capture, Confirmation
+from monitor.record import Capture, Confirmation
 
 SCHEMA_VERSION = 1
 DEFAULT_PREFIX = "policywatch"

@@ -31,9 +31,9 @@ from crawler.redis import queue as redis_queue
 from crawler.render import handler_installed, render_meta
 from crawler.spiders.targets import HANDLED_STATUSES, TargetsSpider, conditional_headers
 from monitor.errors import ExtractionError
-from monitor.extract.normalise import comparable_text
-from monitor.record.vetting import extract_for
-from monitor.store.database import sha256_hex
+from monitor.extract import comparable_text
+from monitor.record import extract_for
+from monitor.store import sha256_hex
 from monitor.timeutil import now_iso
 
 log = logging.getLogger(__name__)

@@ -22,10 +22,10 @@ from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
 from crawler import render
 from crawler.address_guard import BlockedAddressError
-from crawler.confirm import changes_stored_text, confirm, render_retry
+from crawler.confirm import changes_stored_text, confirm, decoded_headers, render_retry
 from crawler.items import CaptureItem
 from crawler.render import handler_installed, render_meta
-from monitor.record.capture import Capture, Prepared
+from monitor.record import Capture, Prepared
 from monitor.timeutil import now_iso
 
 logger = logging.getLogger(__name__)
@@ -38,11 +38,6 @@ WAIT_FOR_ROOM_SECONDS = 0.005
 # Statuses handed to the callback rather than dropped: 304 (conditional GET) and every error,
 # so each becomes a recorded capture. Redirects are left to RedirectMiddleware.
 HANDLED_STATUSES = [304] + list(range(400, 600))
-
-
-def _decoded(headers) -> dict:
-    """Scrapy's bytes headers as a str → str dict (repeated values joined)."""
-    return {k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in headers.items()}
 
 
 def conditional_headers(target: dict) -> dict:
@@ -141,13 +136,13 @@ class TargetsSpider(scrapy.Spider):
             yield retry
             return
         status = response.status
-        headers = {k.lower(): v for k, v in _decoded(response.headers).items()}
+        headers = {k.lower(): v for k, v in decoded_headers(response.headers).items()}
         capture = Capture(
             target_id=target["id"], url=target["url"], started_at=response.meta["started_at"],
             status=status, final_url=response.url, headers=headers,
             content_type=headers.get("content-type"),
             elapsed_ms=int(1000 * response.meta.get("download_latency", 0)),
-            request_headers=_decoded(response.request.headers),
+            request_headers=decoded_headers(response.request.headers),
         )
         prepared = None
         if status == 304:
@@ -177,7 +172,7 @@ class TargetsSpider(scrapy.Spider):
         kind, message = error_kind(failure, engine_running=bool(self.crawler.engine.running))
         yield CaptureItem(Capture(
             target_id=target["id"], url=target["url"], started_at=request.meta["started_at"],
-            error_kind=kind, error=message, request_headers=_decoded(request.headers)))
+            error_kind=kind, error=message, request_headers=decoded_headers(request.headers)))
 
 
 def spider_for(targets: list[dict]) -> type[TargetsSpider]:

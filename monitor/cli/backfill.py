@@ -11,9 +11,18 @@ import click
 
 from monitor.cli.common import open_cli_store
 from monitor.cli.options import PolicywatchCommandGroup, SettingOption, one_line
-from monitor.record.backfill import BackfillReport, WaybackClient, backfill_ota, backfill_wayback
-from monitor.record.backfill.common import SOURCES, resolve_target
-from monitor.record.backfill.wayback import DEFAULT_BASE_URL, DEFAULT_DELAY_SECONDS, PERIODS, RETRIES
+from monitor.record.backfill import (
+    DEFAULT_BASE_URL,
+    DEFAULT_DELAY_SECONDS,
+    PERIODS,
+    RETRIES,
+    SOURCES,
+    BackfillReport,
+    WaybackClient,
+    backfill_ota,
+    backfill_wayback,
+    resolve_target,
+)
 
 EXIT_STOPPED = 3  # the archive failed or a document was refused: a re-run resumes
 EXIT_NOTHING_IMPORTED = 1

@@ -12,8 +12,8 @@ import click
 from rich.console import Console
 
 from monitor.errors import InputError
-from monitor.extract.extractor import extract
-from monitor.store.database import open_store, require_database
+from monitor.extract import extract
+from monitor.store import open_store, require_database
 
 EXIT_SOME_FETCHES_FAILED = 3
 

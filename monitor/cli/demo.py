@@ -23,7 +23,7 @@ from rich.text import Text
 from monitor.cli import common, views
 from monitor.cli.options import PolicywatchCommand
 from monitor.errors import InputError
-from monitor.store.database import open_store
+from monitor.store import open_store
 
 SAMPLES = ("micromart-privacy.html", "micromax-privacy-2012.html")
 COMPANIES = {"micromart-privacy.html": "Micromart", "micromax-privacy-2012.html": "Micromax"}

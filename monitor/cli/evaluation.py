@@ -11,11 +11,10 @@ from pathlib import Path
 import click
 
 from monitor.cli.options import PolicywatchCommand
+from monitor.compare import DEFAULT_CLASSIFIER
 from monitor.compare import history as history_settings
 from monitor.compare.classify import CLASSES, CLASSIFIERS
-from monitor.compare.comparison import DEFAULT_CLASSIFIER
-from monitor.evaluation.histories import folds, replay
-from monitor.evaluation.pairs import evaluate
+from monitor.evaluation import evaluate, folds, replay
 
 DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 

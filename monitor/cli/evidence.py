@@ -35,8 +35,7 @@ def _trust_note(count: int, tsa_ca: str | None) -> str:
 def verify_command(ctx, tsa_ca):
     """Check the ledger's hash chain and its RFC 3161 timestamps; name the first broken link."""
     # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
-    from monitor.evidence.ledger import verify_store
-    from monitor.evidence.timestamps import TsaSettings, verify_timestamps
+    from monitor.evidence import TsaSettings, verify_store, verify_timestamps
     trusted = TsaSettings(ca_file=tsa_ca).trusted()
     store = open_cli_store(ctx)
     problems = verify_store(store)
@@ -44,7 +43,7 @@ def verify_command(ctx, tsa_ca):
     problems += stamp_problems
     # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
     from crawler.runner import warc_dir
-    from monitor.evidence.warc import check_pointers
+    from monitor.evidence import check_pointers
     pointer_problems, pointers = check_pointers(store.db, warc_dir(store.path))
     problems += pointer_problems
     if problems:
@@ -75,7 +74,7 @@ def ledger_timestamp(ctx, tsa_url, tsa_ca, timeout, force, as_json):
     do it after each pass when POLICYWATCH_TSA_URL is set.
     """
     # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
-    from monitor.evidence.timestamps import TsaSettings, timestamp_head
+    from monitor.evidence import TsaSettings, timestamp_head
     settings = TsaSettings.from_env(url=tsa_url, ca_file=tsa_ca, timeout=timeout)
     stamped = timestamp_head(open_cli_store(ctx), settings, force=force)
     if as_json:
@@ -98,7 +97,7 @@ def ledger_timestamp(ctx, tsa_url, tsa_ca, timeout, force, as_json):
 def ledger_timestamps(ctx, as_json):
     """List the stored RFC 3161 timestamps and the last failed request."""
     # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
-    from monitor.evidence.timestamps import last_failure, stored_timestamps
+    from monitor.evidence import last_failure, stored_timestamps
     store = open_cli_store(ctx)
     rows = [{k: v for k, v in row.items() if k != "token_der"} for row in stored_timestamps(store.db)]
     failure = last_failure(store.db)
@@ -133,7 +132,7 @@ def evidence_export(ctx, company, doc_type, since, until, no_pdf, out):
     from crawler.runner import warc_dir
 
     # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
-    from monitor.evidence.bundle import export_bundle
+    from monitor.evidence import export_bundle
     store = open_cli_store(ctx)
     manifest = export_bundle(store, out, company=company, doc_type=doc_type, since=since, until=until,
                              warc_dir=warc_dir(store.path), pdf=not no_pdf,
@@ -151,8 +150,7 @@ def evidence_export(ctx, company, doc_type, since, until, no_pdf, out):
 def evidence_verify(bundle, tsa_ca):
     """Verify a bundle offline; print OK or the first broken link."""
     # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
-    from monitor.evidence.timestamps import TsaSettings
-    from monitor.evidence.verify import BundleBroken, verify_bundle
+    from monitor.evidence import BundleBroken, TsaSettings, verify_bundle
     trusted = TsaSettings(ca_file=tsa_ca).trusted()
     try:
         counts = verify_bundle(bundle, trusted=trusted)

@@ -10,8 +10,8 @@ import click
 
 from monitor.cli.common import emit_json, open_cli_store
 from monitor.cli.options import PolicywatchCommand
-from monitor.record.reextract import reextract
-from monitor.targets.catalogue import add_planned, plan_import
+from monitor.record import reextract
+from monitor.targets import add_planned, plan_import
 
 
 @click.command(cls=PolicywatchCommand)

@@ -18,7 +18,7 @@ from monitor import config as settings
 from monitor.cli.lazy import LazyCommand, LazyCommandsMixin
 from monitor.cli.options import PolicywatchCommandGroup, SettingOption, one_line
 from monitor.errors import ConfigError, PolicywatchError
-from monitor.store.sqlite_errors import DatabaseFailure
+from monitor.store import DatabaseFailure
 
 EXIT_FAILED = 1
 

@@ -66,7 +66,7 @@ def status_command(ctx, as_json):
     """Targets by state, failing targets and why, outbox backlog, database size."""
     # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
     from monitor.cli.views_ops import status_renderables
-    from monitor.store.health import status_report
+    from monitor.store import status_report
     report = status_report(common.open_cli_store(ctx))
     if as_json:
         click.echo(json.dumps(report, indent=2))
@@ -96,7 +96,7 @@ def maintain_command(ctx, prune_unchanged_days, vacuum, as_json):
     """
     # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
     from monitor.cli.views_ops import maintenance_sentences
-    from monitor.store.maintenance import maintain
+    from monitor.store import maintain
     result = maintain(common.open_cli_store(ctx), keep_unchanged_days=prune_unchanged_days, run_vacuum=vacuum)
     if as_json:
         click.echo(json.dumps(result))

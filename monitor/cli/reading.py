@@ -7,8 +7,7 @@ import click
 from monitor.cli import views
 from monitor.cli.common import emit_json, extract_file, open_cli_store, out
 from monitor.cli.options import PolicywatchCommand
-from monitor.compare.comparison import diff_report
-from monitor.compare.summary import with_summary
+from monitor.compare import diff_report, with_summary
 
 
 @click.command("history", cls=PolicywatchCommand)
@@ -62,7 +61,7 @@ def diff(old, new, select, remove, as_json):
         emit_json(report)
         return
     # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
-    from monitor.compare.diff import word_diff
+    from monitor.compare import word_diff
     out.print(views.classification_line(report))
     views.print_evidence(out, report["evidence"], report["changes"])
     out.print()
@@ -80,7 +79,7 @@ def extract_command(file, select, remove, url, declaration):
     """Print the normalised Markdown of a local file. Never touches the database."""
     if declaration:
         # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
-        from monitor.targets.declarations import extraction_options, read_terms_object
+        from monitor.targets import extraction_options, read_terms_object
         terms = read_terms_object(Path(declaration))
         options = extraction_options(terms)
         select, remove = [*options["select"], *select], [*options["remove"], *remove]

@@ -7,8 +7,8 @@ from monitor.cli.common import emit_json, err, open_cli_store, out
 from monitor.cli.lazy import LazyCommand, LazyCommandsMixin
 from monitor.cli.options import PolicywatchCommand, PolicywatchCommandGroup
 from monitor.errors import InputError
-from monitor.store.database import DEFAULT_DOC_TYPE
-from monitor.targets.checks import check_new_target, check_target_selectors
+from monitor.store import DEFAULT_DOC_TYPE
+from monitor.targets import check_new_target, check_target_selectors
 from monitor.timeutil import parse_interval
 
 
@@ -85,7 +85,7 @@ def target_edit(ctx, target_id, company, doc_type, select, no_select, remove, no
     a technical upgrade, never an alert. History is kept as it was recorded.
     """
     # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
-    from monitor.record.reextract import reextract_target
+    from monitor.record import reextract_target
     for given, cleared, name in ((select, no_select, "select"), (remove, no_remove, "remove")):
         if given and cleared:
             raise InputError(f"--{name} and --no-{name} contradict each other: give one")

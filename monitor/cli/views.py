@@ -9,9 +9,8 @@ from rich.table import Table
 from rich.text import Text
 
 from monitor.cli.options import one_line
-from monitor.compare.diff import render_terminal, word_diff
-from monitor.compare.summary import of as summary_of
-from monitor.store.database import Store
+from monitor.compare import render_terminal, summary_of, word_diff
+from monitor.store import Store
 from monitor.timeutil import format_interval
 
 CLASS_STYLE = {"material": "bold red", "editorial": "yellow", "noise": "dim"}

@@ -29,7 +29,7 @@ def serve_command(ctx, host, port, base_url, workers):
     import uvicorn
 
     # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
-    from monitor.web.app import create_app
+    from monitor.web import create_app
     path = _ensure_store(ctx)
     click.echo(f"policywatch: serving {path} on http://{host}:{port}/", err=True)
     if not base_url:
@@ -62,6 +62,6 @@ def site_group():
 def site_build(ctx, out_dir, base_url):
     """Write every page, feed, raw capture and the CSV export under OUT_DIR."""
     # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
-    from monitor.web.static_site import build
-    report = build(_ensure_store(ctx), out_dir, base_url=base_url)
+    from monitor.web import static_site
+    report = static_site.build(_ensure_store(ctx), out_dir, base_url=base_url)
     click.echo(f"policywatch: wrote {report['files']} files to {out_dir}", err=True)

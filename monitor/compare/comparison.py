@@ -2,7 +2,7 @@
 
 from monitor.compare.classify import Assessment, get_classifier
 from monitor.compare.diff import sentence_hunks, stats, word_diff
-from monitor.extract.language import language
+from monitor.extract import language
 
 DEFAULT_CLASSIFIER = "rules"
 

@@ -14,7 +14,7 @@ some heading's key: they repeat headings and never decide what a change means.
 import re
 from dataclasses import dataclass
 
-from monitor.extract.normalise import comparable_text, is_date_line
+from monitor.extract import comparable_text, is_date_line
 
 _MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 _MD_LINK = re.compile(r"\[([^\]]*)\]\((?:[^()]|\([^)]*\))*\)")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from monitor.compare.classify.signals import load_rules, places, topic_hits
+from monitor.compare.classify import load_rules, places, topic_hits
 
 _PHRASING = Path(__file__).with_name("summary.yaml")
 CODE_REVISION = "1"  # bump when this module's logic changes what a summary says
@@ -348,7 +348,7 @@ def summary_json(change: dict) -> str:
     return json.dumps(summarise(change), ensure_ascii=False)
 
 
-def of(change: dict) -> dict:
+def summary_of(change: dict) -> dict:
     """A change's summary: the stored one if it is current, else derived now (not written)."""
     stored = change.get("summary")
     if isinstance(stored, str) and stored:
@@ -362,8 +362,8 @@ def of(change: dict) -> dict:
 
 
 def with_summary(change: dict) -> dict:
-    """A change row (as the store reads it) with ``summary`` current (see ``of``)."""
-    return {**change, "summary": of(change)}
+    """A change row (as the store reads it) with ``summary`` current (see ``summary_of``)."""
+    return {**change, "summary": summary_of(change)}
 
 
 def refresh(store, batch: int = 500) -> int:

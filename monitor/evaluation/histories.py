@@ -43,12 +43,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from monitor.compare import history
-from monitor.compare.comparison import DEFAULT_CLASSIFIER
+from monitor.compare import DEFAULT_CLASSIFIER, history
 from monitor.errors import InputError
-from monitor.record.backfill.ota import TECHNICAL_PREFIXES, backfill_ota, documents
-from monitor.record.reextract import TECHNICAL_CLASSIFIER
-from monitor.store.database import open_store
+from monitor.record import TECHNICAL_CLASSIFIER
+from monitor.record.backfill import TECHNICAL_PREFIXES, backfill_ota, documents
+from monitor.store import open_store
 
 BUNDLE, JUDGMENTS = "histories.bundle", "judgments.jsonl"
 TRAILER = "X-ota-commit"

@@ -17,10 +17,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from monitor.compare import DEFAULT_CLASSIFIER, compare
 from monitor.compare.classify import CLASSES
-from monitor.compare.comparison import DEFAULT_CLASSIFIER, compare
 from monitor.errors import InputError
-from monitor.extract.normalise import normalise_text
+from monitor.extract import normalise_text
 
 
 @dataclass

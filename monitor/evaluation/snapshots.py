@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from monitor.errors import ExtractionError
-from monitor.extract.extractor import extract
-from monitor.extract.normalise import comparable_text
-from monitor.targets.declarations import extraction_options
+from monitor.extract import comparable_text, extract
+from monitor.targets import extraction_options
 
 MODES = ("declaration", "fallback")
 # A baseline for the bench: no selector, HTML landmarks only (close to "plain body text").

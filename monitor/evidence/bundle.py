@@ -27,16 +27,15 @@ from pathlib import Path
 
 import jinja2
 
-from monitor.compare.summary import with_summary
+from monitor.compare import with_summary
 from monitor.errors import InputError
 from monitor.evidence import ledger
 from monitor.evidence.report_pdf import PdfUnavailable, html_to_pdf
 from monitor.evidence.timestamps import stored_timestamps
 from monitor.evidence.warc import read_records, warcinfo_member
-from monitor.extract.extractor import EXTRACTOR_VERSION
-from monitor.store import evidence_rows
+from monitor.extract import EXTRACTOR_VERSION
+from monitor.store import Store, evidence_rows
 from monitor.store import ledger as ledger_rows
-from monitor.store.database import Store
 from monitor.timeutil import now_iso
 
 FORMAT = "policywatch-evidence/2"

@@ -17,7 +17,7 @@ from monitor.errors import ExtractionError, PolicywatchError
 from monitor.evidence import ledger, tsp
 from monitor.evidence.bundle import FORMAT, in_range, render_report
 from monitor.evidence.warc_records import payload_digest, read_records, warc_date
-from monitor.extract.extractor import EXTRACTOR_VERSION, extract
+from monitor.extract import EXTRACTOR_VERSION, extract
 
 
 class BundleBroken(PolicywatchError):

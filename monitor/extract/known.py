@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from monitor.extract.extractor import EXTRACTOR_VERSION
 from monitor.extract.skeleton import Skeleton, page_skeleton
-from monitor.store.database import Store, sha256_hex
+from monitor.store import Store, sha256_hex
 
 
 @dataclass

@@ -19,7 +19,7 @@ import lxml.etree
 from monitor.errors import ExtractionError
 from monitor.extract.decoding import decode
 from monitor.extract.extractor import MAX_BODY_BYTES, clean_html_tree, prepare_body, sniff_kind
-from monitor.store.database import sha256_hex
+from monitor.store import sha256_hex
 
 
 @dataclass

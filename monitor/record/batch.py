@@ -12,13 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from monitor.errors import PolicywatchError, StoreError
-from monitor.evidence.warc import LastCapture, Original, WarcFiles, build_capture
-from monitor.extract.known import KnownText, extraction_key
+from monitor.evidence import LastCapture, Original, WarcFiles, build_capture
+from monitor.extract import KnownText, extraction_key
 from monitor.record.capture import Capture, Prepared
 from monitor.record.recording import Recorded, record_capture
-from monitor.store.capture_repository import last_warc_capture
-from monitor.store.database import open_store, sha256_hex
-from monitor.store.sqlite_errors import DatabaseFailure
+from monitor.store import DatabaseFailure, last_warc_capture, open_store, sha256_hex
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,8 @@ to a Redis message as it is. What the pipeline works out about a body before rec
 
 from dataclasses import dataclass, field
 
-from monitor.evidence.warc import WarcRef
-from monitor.extract.extractor import Extraction
-from monitor.extract.known import KnownText
+from monitor.evidence import WarcRef
+from monitor.extract import Extraction, KnownText
 from monitor.timeutil import now_iso
 
 

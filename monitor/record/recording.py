@@ -11,19 +11,22 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
 from monitor import events
-from monitor.compare import history
-from monitor.compare.comparison import DEFAULT_CLASSIFIER
+from monitor.compare import DEFAULT_CLASSIFIER, history
 from monitor.errors import ExtractionError
-from monitor.extract.extractor import EXTRACTOR_VERSION, extract
-from monitor.extract.guards import DEFAULT_MAX_SHRINK, GuardError
-from monitor.extract.known import extraction_key, known_text
-from monitor.extract.normalise import comparable_text
+from monitor.extract import (
+    DEFAULT_MAX_SHRINK,
+    EXTRACTOR_VERSION,
+    GuardError,
+    comparable_text,
+    extract,
+    extraction_key,
+    known_text,
+)
 from monitor.record import vetting
 from monitor.record.capture import Capture, Prepared
 from monitor.record.reextract import TECHNICAL_CLASSIFIER, upgrade_if_stale
 from monitor.record.versions import append_change, append_version
-from monitor.store.database import Store, sha256_hex
-from monitor.store.schedule import next_fetch_after_success
+from monitor.store import Store, next_fetch_after_success, sha256_hex
 from monitor.timeutil import later_iso, now, now_iso
 
 # After this many failed attempts in a row a target is "broken" (shown in `target list`).

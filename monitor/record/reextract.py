@@ -12,10 +12,9 @@ import json
 from dataclasses import asdict, dataclass
 
 from monitor.errors import ExtractionError
-from monitor.extract.extractor import EXTRACTOR_VERSION, extract
-from monitor.extract.normalise import comparable_text
+from monitor.extract import EXTRACTOR_VERSION, comparable_text, extract
 from monitor.record.versions import append_change, append_version
-from monitor.store.database import Store, sha256_hex
+from monitor.store import Store, sha256_hex
 from monitor.timeutil import now_iso
 
 TECHNICAL_CLASSIFIER = "technical-upgrade"

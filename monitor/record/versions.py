@@ -6,9 +6,9 @@ that writes the rest of the capture (``Store.transaction``): the row and its led
 commit together or not at all.
 """
 
-from monitor.compare.summary import summary_json
+from monitor.compare import summary_json
 from monitor.evidence import ledger
-from monitor.store.database import Store, sha256_hex
+from monitor.store import Store, sha256_hex
 
 
 def chain_hash(previous: dict | None, text_sha256: str, first_seen_at: str) -> str:

@@ -8,13 +8,22 @@ them still shows the current version, nothing changed.
 """
 
 from monitor.errors import ExtractionError
-from monitor.extract.decoding import decode
-from monitor.extract.extractor import Extraction, extract, sniff_kind
-from monitor.extract.guards import DEFAULT_MAX_SHRINK, GuardError, check_language, check_page, check_shrink
-from monitor.extract.known import extraction_key, known_text
-from monitor.extract.normalise import comparable_text
+from monitor.extract import (
+    DEFAULT_MAX_SHRINK,
+    Extraction,
+    GuardError,
+    check_language,
+    check_page,
+    check_shrink,
+    comparable_text,
+    decode,
+    extract,
+    extraction_key,
+    known_text,
+    sniff_kind,
+)
 from monitor.record.capture import Prepared
-from monitor.store.database import Store, sha256_hex
+from monitor.store import Store, sha256_hex
 
 # A shrink or language switch seen on this many captures in a row is real, not a glitch.
 ACCEPT_AFTER_REPEATS = 3

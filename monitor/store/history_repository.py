@@ -3,7 +3,7 @@ and what earlier captures extracted to.
 
 Change rows come back with their JSON columns decoded, ``summary`` included (the stored
 summary as a dict, or None): whether it is still current, and deriving it if not, is
-``monitor.compare.summary.of``'s, above the store.
+``monitor.compare.summary.summary_of``'s, above the store.
 """
 
 import json
@@ -23,7 +23,7 @@ def decode_change(row: dict) -> dict:
         try:
             stored = json.loads(stored) if stored else None
         except ValueError:
-            stored = None  # unreadable: derived again when read (monitor.compare.summary.of)
+            stored = None  # unreadable: derived again when read (monitor.compare.summary.summary_of)
         change["summary"] = stored if isinstance(stored, dict) else None
     return change
 

@@ -128,7 +128,7 @@ class Queries:
     """All the reads the web needs, over one thread-local read-only connection per thread.
 
     ``summarise`` gives each change read its plain-language ``summary`` (the web passes
-    ``monitor.compare.summary.of``: the phrasing is the comparison's, above the store)."""
+    ``monitor.compare.summary.summary_of``: the phrasing is the comparison's, above the store)."""
 
     def __init__(self, path: str | Path, summarise: Callable[[dict], dict] | None = None):
         self.path = str(path)

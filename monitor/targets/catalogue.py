@@ -17,8 +17,8 @@ from pathlib import Path
 import yaml
 
 from monitor.errors import InputError
-from monitor.extract.extractor import check_selectors
-from monitor.store.database import (
+from monitor.extract import check_selectors
+from monitor.store import (
     DEFAULT_DOC_TYPE,
     DEFAULT_EVERY_SECONDS,
     RENDER_MODES,

@@ -1,8 +1,8 @@
 """What a target must satisfy before it is added or edited: checked here, above the store,
 because whether a selector is valid CSS or a well-formed range is the extractor's to say."""
 
-from monitor.extract.extractor import check_selectors
-from monitor.store.target_repository import check_url_and_company
+from monitor.extract import check_selectors
+from monitor.store import check_url_and_company
 
 
 def check_target_selectors(select: list, remove: list) -> None:

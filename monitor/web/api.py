@@ -2,8 +2,8 @@
 
 from urllib.parse import urlencode
 
-from monitor.compare.diff import sentence_hunks, word_diff
-from monitor.store.read_model import ChangeFilter, Queries
+from monitor.compare import sentence_hunks, word_diff
+from monitor.store import ChangeFilter, Queries
 from monitor.web.render import DIFF_TIMEOUT_SECONDS, Links
 
 

@@ -19,10 +19,10 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from monitor.compare.summary import of as summary_of
+from monitor.compare import summary_of
 from monitor.config import reload
 from monitor.errors import StoreError
-from monitor.store.read_model import MAX_SQL_INT, ChangeFilter, NotFound, Queries, parse_id
+from monitor.store import MAX_SQL_INT, ChangeFilter, NotFound, Queries, parse_id
 from monitor.web import api, feeds, pages
 from monitor.web.render import CSP, Links, make_environment
 

@@ -8,9 +8,9 @@ import csv
 import io
 from collections.abc import Iterator
 
+from monitor.compare import bullet_lines
 from monitor.compare.classify import TOPICS
-from monitor.compare.summary import bullet_lines
-from monitor.store.read_model import ChangeFilter, NotFound, Queries, slugify
+from monitor.store import ChangeFilter, NotFound, Queries, slugify
 from monitor.web.render import Links
 
 FEED_ENTRIES = 50

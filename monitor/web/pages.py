@@ -5,7 +5,7 @@ render the same templates; only the ``Links`` differ.
 """
 
 from monitor.compare.classify import TOPICS
-from monitor.store.read_model import ChangeFilter, NotFound, Queries
+from monitor.store import ChangeFilter, NotFound, Queries
 from monitor.web.render import citation, diff_views
 
 # The home page lists every company while there are this few; past that, an A–Z index.

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup, escape
 
-from monitor.compare.diff import DELETE, EQUAL, INSERT, word_diff
+from monitor.compare import DELETE, EQUAL, INSERT, word_diff
 from monitor.permalinks import change_path
 
 # Unchanged text around an edit that the diff views keep (rows side by side, characters inline).

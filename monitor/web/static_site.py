@@ -9,9 +9,9 @@ compare, filters, the JSON API) are left out and their forms hidden.
 import shutil
 from pathlib import Path
 
+from monitor.compare import summary_of
 from monitor.compare.classify import TOPICS
-from monitor.compare.summary import of as summary_of
-from monitor.store.read_model import ChangeFilter, Queries
+from monitor.store import ChangeFilter, Queries
 from monitor.web import feeds, pages
 from monitor.web.render import Links, make_environment
 

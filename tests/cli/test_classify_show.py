@@ -3,7 +3,7 @@
 from rich.console import Console
 
 from monitor.cli.views import print_evidence
-from monitor.compare.comparison import diff_report
+from monitor.compare import diff_report
 
 OLD = ("## Contact\n\nWrite to privacy@example.com.\n\n## Sharing\n\nWe do not sell your personal data.\n\n"
        "We use cookies for analytics purposes on our websites.\n")

@@ -8,8 +8,8 @@ import sys
 
 import click
 
+from monitor.cli import cli
 from monitor.cli.lazy import LazyCommandsMixin, load
-from monitor.cli.main import cli
 from tests.conftest import ROOT
 
 

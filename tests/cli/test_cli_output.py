@@ -12,9 +12,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from monitor.cli.main import cli as policywatch
+from monitor.cli import cli as policywatch
 from monitor.cli.options import RefusingRepeatsMixin
-from monitor.store.database import open_store
+from monitor.store import open_store
 from tests.receivers import BASE_POLICY, MATERIAL_POLICY, capture, material_change
 
 HOSTILE_COMPANY = "A [bold]B"

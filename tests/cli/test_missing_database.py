@@ -8,8 +8,8 @@ one. In-process through click's CliRunner: no process boundary matters here.
 import pytest
 from click.testing import CliRunner
 
-from monitor.cli.main import cli
-from monitor.store.database import open_store
+from monitor.cli import cli
+from monitor.store import open_store
 
 SAMPLE = "<html><body><main><p>We keep your email.</p></main></body></html>"
 

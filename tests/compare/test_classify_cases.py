@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from monitor.compare.comparison import diff_report
-from monitor.extract.normalise import normalise_text
+from monitor.compare import diff_report
+from monitor.extract import normalise_text
 
 CASES = yaml.safe_load((Path(__file__).parents[1] / "data" / "classify_cases.yaml").read_text("utf-8"))
 

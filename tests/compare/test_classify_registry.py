@@ -2,8 +2,8 @@
 
 import pytest
 
+from monitor.compare import compare, diff_report
 from monitor.compare.classify import CLASSIFIERS, Assessment, get_classifier, register
-from monitor.compare.comparison import compare, diff_report
 from monitor.errors import InputError
 
 OLD = "## Sharing\n\nWe do not sell your data.\n\nWe share data with service providers.\n"

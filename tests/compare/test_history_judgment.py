@@ -8,8 +8,8 @@ backfill (``source="ota"``): the two must judge every change alike.
 import pytest
 
 from monitor.compare import history
-from monitor.record.recording import Capture, record_capture
-from monitor.store.database import open_store
+from monitor.record import Capture, record_capture
+from monitor.store import open_store
 from monitor.timeutil import now_iso
 
 BASE = """# Acme Privacy Policy

@@ -55,15 +55,15 @@ def test_stale_stored_summaries_are_rederived():
     case = CASES[0]["change"]
     stored = {**summary.summarise(case), "version": "old", "headline": "stale"}
     import json
-    assert summary.of({**case, "summary": json.dumps(stored)})["headline"] == CASES[0]["headline"]
+    assert summary.summary_of({**case, "summary": json.dumps(stored)})["headline"] == CASES[0]["headline"]
     current = summary.summarise(case)
-    assert summary.of({**case, "summary": json.dumps(current)}) == current
+    assert summary.summary_of({**case, "summary": json.dumps(current)}) == current
 
 
 def test_the_migration_adds_the_column_and_old_changes_get_summaries(tmp_path):
     import json
 
-    from monitor.store.database import open_store
+    from monitor.store import open_store
     store = open_store(tmp_path / "pw.db")
     assert "summary" in store.db["changes"].columns_dict
     change = CASES[0]["change"]
@@ -73,7 +73,7 @@ def test_the_migration_adds_the_column_and_old_changes_get_summaries(tmp_path):
         "class": change["class"], "severity": change["severity"], "topics": "[]", "direction": "none",
         "evidence": json.dumps(change["evidence"]), "hunks": json.dumps(change["hunks"]),
         "classifier": "rules"}).last_pk  # as stored before the migration: no summary
-    assert summary.of(store.get_change(change_id))["headline"] == CASES[0]["headline"]  # lazily
+    assert summary.summary_of(store.get_change(change_id))["headline"] == CASES[0]["headline"]  # lazily
     assert summary.refresh(store) == 1
     assert json.loads(store.db["changes"].get(change_id)["summary"])["headline"] == CASES[0]["headline"]
     assert summary.refresh(store) == 0

@@ -12,8 +12,8 @@ import time
 import pytest
 
 from crawler.recorder import CaptureRecorder
-from monitor.record.recording import Capture
-from monitor.store.database import open_store
+from monitor.record import Capture
+from monitor.store import open_store
 from monitor.timeutil import now_iso
 
 PAGE = "<html><body><main><h1>Policy {n}</h1><p>We collect your email address, number {n}.</p></main></body></html>"

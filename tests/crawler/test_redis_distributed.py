@@ -35,7 +35,7 @@ def query(db_path, sql, params=()):
 
 
 def add_targets(site, db_path, count=TARGETS, delay=0.0):
-    from monitor.store.database import open_store
+    from monitor.store import open_store
     store = open_store(db_path)
     try:
         for n in range(count):

@@ -4,9 +4,8 @@ import json
 
 import pytest
 
-from monitor.record.capture import Confirmation
-from monitor.record.recording import Capture, record_capture
-from monitor.store.database import open_store
+from monitor.record import Capture, Confirmation, record_capture
+from monitor.store import open_store
 from monitor.timeutil import now_iso
 from tests.crawler.test_redis_distributed import PAGE
 

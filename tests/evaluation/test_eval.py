@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import InputError
-from monitor.evaluation.pairs import evaluate
+from monitor.evaluation import evaluate
 
 CORPUS = Path(__file__).parents[1] / "fixtures"
 

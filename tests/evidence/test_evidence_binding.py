@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.evidence.verify import BundleBroken, verify_bundle
+from monitor.evidence import BundleBroken, verify_bundle
 from tests.conftest import EDITED_POLICY as EDITED
 from tests.crawler.test_crawl_end_to_end import POLICY
 from tests.receivers import WebhookReceiver
@@ -246,8 +246,8 @@ def _v1_append(db, kind, row, recorded_at):
 
 def test_format_1_entries_still_verify_and_the_chain_goes_on(tmp_path, monkeypatch):
     from monitor.evidence import ledger
-    from monitor.record.recording import Capture, record_capture
-    from monitor.store.database import open_store
+    from monitor.record import Capture, record_capture
+    from monitor.store import open_store
     from monitor.timeutil import now_iso
     url = "https://acme.example/privacy"
     store = open_store(tmp_path / "old.db")

@@ -7,7 +7,7 @@ import shutil
 import pytest
 from pypdf import PdfReader
 
-from monitor.evidence.report_pdf import chromium_path
+from monitor.evidence import chromium_path
 
 needs_chromium = pytest.mark.skipif(not shutil.which(chromium_path()),
                                     reason=f"needs Debian's chromium at {chromium_path()}")

@@ -143,8 +143,8 @@ def test_tsa_failure_is_one_line_and_stores_no_token(crawled, cli, db_path, tsa,
 
 
 def test_crawl_hook_timestamps_new_heads_and_never_raises(crawled, db_path, tsa, monkeypatch):
-    from monitor.evidence.timestamps import timestamp_head_if_configured
-    from monitor.store.database import open_store
+    from monitor.evidence import timestamp_head_if_configured
+    from monitor.store import open_store
     store = open_store(db_path)
     warnings = []
     assert timestamp_head_if_configured(store, warn=warnings.append) is None  # off by default

@@ -144,7 +144,7 @@ def _kill_group(process):
 
 def _torn_member(path: Path) -> bytes:
     """Half of a real gzip member: what a kill in the middle of a write leaves."""
-    from monitor.evidence.warc import build_capture
+    from monitor.evidence import build_capture
     built = build_capture(url="http://127.0.0.1/torn", fetched_at=None, request_headers={}, status=200,
                           response_headers={"content-type": "text/html"}, body=os.urandom(20_000).hex().encode())
     return built.data[: len(built.data) * 2 // 3]
@@ -191,7 +191,7 @@ def test_a_request_without_its_response_is_cut_too(tmp_path):
     path = files.current
     files.close()
     good = path.stat().st_size
-    from monitor.evidence.warc import build_capture
+    from monitor.evidence import build_capture
     built = build_capture(url="http://127.0.0.1/q", fetched_at=None, request_headers={}, status=200,
                           response_headers={}, body=b"<p>q</p>")
     request_only = built.data[: built.data.index(b"\x1f\x8b\x08\x00", 10)]

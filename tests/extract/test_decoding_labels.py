@@ -2,7 +2,7 @@
 
 import pytest
 
-from monitor.extract.decoding import decode
+from monitor.extract import decode
 
 TEXTS = {
     "fr": "Politique de confidentialité : nous ne vendons pas vos données personnelles à des tiers. "

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.evaluation.snapshots import runs
-from monitor.extract.extractor import extract
+from monitor.evaluation import runs
+from monitor.extract import extract
 from monitor.extract.main_content import DEFAULT_DETECTOR
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "main_content"
@@ -138,7 +138,7 @@ def test_real_captures_are_stable_under_furniture(run):
 def test_a_short_page_with_one_long_paragraph_keeps_its_short_ones():
     """Only one paragraph is long enough to count as prose: the region is the container around
     it, not that paragraph alone (a short policy must not lose its other sentences)."""
-    from monitor.extract.extractor import extract
+    from monitor.extract import extract
     html = ("<html><body><nav><a href='/'>Home</a></nav><main><h1>Privacy</h1>"
             "<p>We collect your email address and your precise location to run the service.</p>"
             "<p>We may sell your personal information to partners.</p>"

@@ -5,8 +5,7 @@ import json
 import pytest
 
 from monitor.errors import ExtractionError
-from monitor.extract.extractor import extract
-from monitor.extract.normalise import comparable_text
+from monitor.extract import comparable_text, extract
 
 PAGE = """<!DOCTYPE html><html><head><title>Acme</title></head><body>
 <header><a href="/">Home</a> <a href="/shop">Shop</a></header>

@@ -7,8 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.errors import ExtractionError
-from monitor.extract.extractor import extract
-from monitor.extract.normalise import comparable_text
+from monitor.extract import comparable_text, extract
 
 SEED = (Path(__file__).resolve().parents[1] / "fixtures" / "snapshots" / "lex" / "01.html").read_bytes()[:20_000]
 TAGS = ["div", "p", "h1", "h2", "ul", "li", "table", "tr", "td", "a", "main", "article", "nav",

@@ -6,8 +6,7 @@ keeps hitting one goes ``broken`` with the reason and back to ``ok`` when it rec
 
 import pytest
 
-from monitor.record.capture import Confirmation
-from monitor.record.recording import Capture, record_capture
+from monitor.record import Capture, Confirmation, record_capture
 from monitor.timeutil import now_iso
 from tests.sites import Page
 

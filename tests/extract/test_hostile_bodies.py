@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 from monitor.errors import ExtractionError
-from monitor.extract.extractor import extract
+from monitor.extract import extract
 from monitor.extract.guards import GuardError, check_page, unreadable
 from tests.sites import Page
 

@@ -3,7 +3,7 @@
 import json
 
 from monitor.record.recording import Capture, extraction_key, record_capture
-from monitor.store.database import open_store
+from monitor.store import open_store
 from monitor.timeutil import now_iso
 
 PAGE = (b"<html><body><main><h1>Policy</h1><p>We collect your email.</p></main>"
@@ -125,7 +125,7 @@ def test_an_unchanged_repeat_is_archived_as_a_revisit_of_the_first_response(tmp_
     from warcio.archiveiterator import ArchiveIterator
 
     from monitor.evidence.warc import read_records
-    from monitor.record.batch import BatchWriter
+    from monitor.record import BatchWriter
 
     db = tmp_path / "db.sqlite"
     store = open_store(db)

@@ -4,10 +4,9 @@ text on every pair of captures of a run, and they must spare most same-text pair
 import itertools
 from pathlib import Path
 
-from monitor.extract.extractor import extract
-from monitor.extract.normalise import comparable_text
+from monitor.extract import comparable_text, extract
 from monitor.extract.skeleton import page_skeleton
-from monitor.store.database import sha256_hex
+from monitor.store import sha256_hex
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "fixtures" / "snapshots"
 URL = "https://example.com/privacy"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import notify
-from monitor.store.database import open_store
+from monitor.store import open_store
 from monitor.store.schema import MIGRATIONS, _move_channel_secrets_out
 from notify import channels
 from notify.settings import NotifySettings

@@ -5,7 +5,7 @@ import sqlite3
 import pytest
 
 import notify
-from monitor.store.database import open_store
+from monitor.store import open_store
 from notify import channels
 from notify.messages import change_context, sample_context_for
 from notify.outbox import send_pending

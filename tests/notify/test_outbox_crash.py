@@ -15,7 +15,7 @@ import sys
 import pytest
 
 import notify
-from monitor.store.database import open_store
+from monitor.store import open_store
 from notify.outbox import INTERRUPTED
 from notify.subscriptions import add_subscription
 from tests.conftest import ROOT, wait_for

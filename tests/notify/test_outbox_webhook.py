@@ -5,7 +5,7 @@ import sqlite3
 from datetime import datetime, timedelta
 
 import notify
-from monitor.store.database import open_store
+from monitor.store import open_store
 from monitor.timeutil import now as utc_now
 from notify.outbox import send_pending
 from notify.settings import NotifySettings

@@ -9,7 +9,7 @@ import yaml
 
 import notify
 from monitor.errors import StoreError
-from monitor.store.database import open_store
+from monitor.store import open_store
 from notify.subscriptions import add_subscription, get_subscription, matches
 from tests.receivers import WebhookReceiver, material_change
 

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from monitor.record.backfill.common import ArchiveUnavailable
+from monitor.record.backfill import ArchiveUnavailable
 from monitor.record.backfill.wayback import CdxEntry, WaybackClient, pick
 from tests.conftest import ROOT
 from tests.web.test_web_data import serving

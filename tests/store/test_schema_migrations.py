@@ -10,8 +10,7 @@ import sqlite_utils
 
 from monitor import events
 from monitor.errors import StoreError
-from monitor.store import schema
-from monitor.store.database import open_store
+from monitor.store import open_store, schema
 
 
 def _as_older_policywatch_made_it(path, ran: int) -> None:

@@ -9,9 +9,9 @@ import sqlite3
 import pytest
 from click.testing import CliRunner
 
-from monitor.cli.main import cli
-from monitor.record.recording import Capture, record_capture
-from monitor.store.database import open_store
+from monitor.cli import cli
+from monitor.record import Capture, record_capture
+from monitor.store import open_store
 from monitor.timeutil import now_iso
 
 PAGE = b"""<html><body><main><h1>Privacy</h1><p>We keep logs for 30 days.</p>

@@ -14,8 +14,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from monitor.record.recording import Capture, record_capture
-from monitor.store.database import open_store
+from monitor.record import Capture, record_capture
+from monitor.store import open_store
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,6 +17,7 @@ from monitor.compare.classify.registry import (
     get_classifier,
     register,
 )
+from monitor.compare.classify.signals import load_rules, places, topic_hits
 
 __all__ = ["CLASSES", "CLASSIFIERS", "DIRECTIONS", "TOPICS", "Assessment", "Classifier", "get_classifier",
-           "register", "rules"]
+           "load_rules", "places", "register", "rules", "topic_hits"]

@@ -32,7 +32,7 @@ from monitor.compare.classify.signals import (
 )
 from monitor.compare.classify.variants import same_in_other_words
 from monitor.compare.classify.verdict import cite, combine, direction_of, make_verdict
-from monitor.extract.language import UNKNOWN, language
+from monitor.extract import UNKNOWN, language
 
 TYPO_SIMILARITY = 0.8
 # Topics a short list item inherits from its section heading, and how short such an item is.

@@ -3,8 +3,19 @@
 See docs/backfill.md and docs/decisions/0008-backfill.md.
 """
 
-from monitor.record.backfill.common import BackfillError, BackfillReport
-from monitor.record.backfill.ota import backfill_ota
-from monitor.record.backfill.wayback import WaybackClient, backfill_wayback
+import lazy_loader
 
-__all__ = ["BackfillError", "BackfillReport", "WaybackClient", "backfill_ota", "backfill_wayback"]
+# The public face, each name loaded on first use: importing the package costs nothing, so the
+# CLI starts fast and a face cannot create an import cycle (docs/decisions/0017-package-faces.md).
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submodules=[],
+    submod_attrs={
+        "common": ["ArchiveUnavailable", "BackfillError", "BackfillReport", "SOURCES", "resolve_target"],
+        "ota": ["TECHNICAL_PREFIXES", "backfill_ota", "documents"],
+        "wayback": [
+            "DEFAULT_BASE_URL", "DEFAULT_DELAY_SECONDS", "PERIODS", "RETRIES", "WaybackClient",
+            "backfill_wayback",
+        ],
+    },
+)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from monitor.errors import FetchError, InputError, PolicywatchError, TargetNotFound
 from monitor.record.recording import Capture, Recorded, record_capture
-from monitor.store.database import Store
+from monitor.store import Store
 from monitor.timeutil import iso, now_iso
 
 SOURCES = {"wayback": "the Wayback Machine", "ota": "Open Terms Archive"}

@@ -29,7 +29,7 @@ from monitor.record.backfill.common import (
     record_copy,
     recorded_refs,
 )
-from monitor.store.database import Store
+from monitor.store import Store
 from monitor.timeutil import now_iso
 
 log = logging.getLogger(__name__)
