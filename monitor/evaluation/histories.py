@@ -241,8 +241,8 @@ def replay_set(set_dir: Path, workdir: Path, grid: list[dict]) -> list[list[Serv
                 raise InputError(f"{set_dir.name}: replay of {service} stopped: {report.stopped}")
             log = _commit_log(repo, f"{service}/{terms_type}.md")
             for index, changes in enumerate(_judged_changes(store, target["id"], grid)):
-                results[index].append(_match(store, set_dir.name, service, log, report.recorded,
-                                             judgments, changes))
+                results[index].append(_match(store, target["id"], set_dir.name, service, log,
+                                             report.recorded, judgments, changes))
         return results
     finally:
         store.close()
@@ -276,15 +276,12 @@ def _judged_changes(store, target_id: int, grid: list[dict]) -> list[dict[int, d
     return results
 
 
-def _match(store, set_name: str, service: str, log: list, recorded: list[dict],
+def _match(store, target_id: int, set_name: str, service: str, log: list, recorded: list[dict],
            judgments: dict, changes: dict[int, dict]) -> ServiceHistory:
     original = {sha: orig for sha, orig, _, _ in log}
     technical = sum(subject.strip().lower().startswith(TECHNICAL_PREFIXES) for *_, subject in log)
     item = ServiceHistory(set_name, service, log[0][2], log[-1][2], len(log), technical)
     by_commit = {original.get(r["archive_ref"], r["archive_ref"]): r for r in recorded}
-    # The versions of the service's first target (the lowest id under exactly this company).
-    target_id = min(target["id"] for target in store.list_targets(service, include_removed=True)
-                    if target["company"] == service)
     version_commit = {version_id: original.get(ref, ref)
                       for version_id, ref in store.version_archive_refs(target_id).items()}
     judged = {j["new_commit"] for (s, _), j in judgments.items() if s == service.lower()}
