@@ -21,7 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from monitor.errors import ChangeNotFound, PolicywatchError, TargetNotFound
+from monitor.errors import ChangeNotFound, InputError, PolicywatchError, TargetNotFound
 from monitor.evidence import ledger
 from monitor.store import notifications
 from monitor.store.database import Store
@@ -31,6 +31,7 @@ from notify import channels
 from notify.compose import delivery_message
 from notify.digests import compose_digests
 from notify.enqueue import enqueue_for_change, enqueue_operator_event, idempotency_key, operator_key
+from notify.messages import unsubscribe_url
 from notify.render import TemplateProblem
 from notify.secrets import SecretMissing
 from notify.settings import NotifySettings
@@ -226,8 +227,10 @@ class _Pass:
             return False
         title_limit, body_limit = channels.limits(plugin)
         body_limit = min(body_limit or settings.max_body_chars, settings.max_body_chars)
+        unsubscribe = _unsubscribe_url(store, settings, subscription["id"], url)
         try:
-            title, body = delivery_message(store, delivery, subscription, settings, body_limit, title_limit)
+            title, body = delivery_message(store, delivery, subscription, settings, body_limit, title_limit,
+                                           unsubscribe)
         except (TemplateProblem, ChangeNotFound, TargetNotFound) as problem:
             # Not the channel's fault and not a reason to give up: keep it, retry after a fix.
             _finish(store, delivery, None, max(1, delivery["attempts"]), str(problem), settings, now,
@@ -240,7 +243,8 @@ class _Pass:
         if attempt is None:
             return False  # another notifier took it
         report.resumed += int(resumed)
-        future = channels.start_send(url, title, body, subscription["format"], delivery["idempotency_key"])
+        future = channels.start_send(url, title, body, subscription["format"], delivery["idempotency_key"],
+                                     channels.unsubscribe_headers(unsubscribe))
         self.in_flight[future] = _Job(delivery, subscription, url, attempt,
                                       time.monotonic() + settings.send_deadline_seconds)
         return True
@@ -298,6 +302,18 @@ class _Pass:
             else:
                 _release(self.store, job)
                 self.report.released += 1
+
+
+def _unsubscribe_url(store: Store, settings: NotifySettings, subscription_id: int, url: str) -> str:
+    """An e-mail's one-click unsubscribe link when the web UI's base URL is set, else "".
+    A key that cannot be made (an unwritable folder) costs the link, never the alert."""
+    if not (settings.base_url and channels.is_email(url)):
+        return ""
+    try:
+        return unsubscribe_url(settings.base_url, store.path, subscription_id)
+    except InputError as problem:
+        log.warning("subscription %s: no unsubscribe link: %s", subscription_id, problem)
+        return ""
 
 
 def _outcome(future: Future, job: _Job) -> channels.Outcome:
