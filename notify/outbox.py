@@ -35,7 +35,7 @@ from notify.messages import unsubscribe_url
 from notify.render import TemplateProblem
 from notify.secrets import SecretMissing
 from notify.settings import NotifySettings
-from notify.subscriptions import decode, reveal_url
+from notify.subscriptions import decode, forget_unsubscribed, reveal_url
 
 __all__ = ["INTERRUPTED", "STOPPED", "SendReport", "enqueue_for_change", "enqueue_operator_event",
            "idempotency_key", "operator_key", "outbox_counts", "send_pending"]
@@ -349,6 +349,7 @@ def send_pending(store: Store, limit: int | None = None, base_url: str | None = 
     if overrides:
         settings = replace(settings, **overrides)
     now = now or utc_now()
+    forget_unsubscribed(store)
     report = SendReport(digests=compose_digests(store, now=now, force=flush_digests))
     _Pass(store, settings, now, report, stop).run(limit)
     return report

@@ -2,6 +2,7 @@
 with its ``List-Unsubscribe`` headers, and the real ``policywatch serve`` (uvicorn on
 127.0.0.1) takes the RFC 8058 POST its link names."""
 
+import json
 import stat
 import urllib.error
 import urllib.request
@@ -35,6 +36,10 @@ def _request(url: str, body: bytes | None = None) -> tuple[int, str, dict]:
             return response.status, response.read().decode(), dict(response.headers)
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode(), dict(error.headers)
+
+
+def _secrets(db_path) -> dict:
+    return json.loads(db_path.with_name(f"{db_path.stem}.secrets.json").read_text())["channels"]
 
 
 def _deliveries(store) -> list[tuple]:
@@ -92,9 +97,15 @@ def test_multipart_alert_and_one_click_unsubscribe(store, smtp, db_path):
         # A valid token for a subscription that does not exist: not found.
         assert _request(f"{base}/unsubscribe/999/{unsubscribe.token(db_path, 999)}", ONE_CLICK)[0] == 404
 
-    # The next change reaches only the subscription still active.
+    # The next change reaches only the subscription still active, and that pass deletes the
+    # unsubscribed channel's URL from the secrets file (the web cannot write it).
+    assert len(_secrets(db_path)) == 2
     material_change(store, "Beta")
     assert [row for row in _deliveries(store) if row not in before] == [(bystander["id"], "pending")]
+    assert send_pending(store).sent == 1
+    assert len(_secrets(db_path)) == 1
+    assert store.db.execute("SELECT secret_ref FROM subscriptions WHERE id = ?", [sub["id"]]).fetchone()[0] \
+        == "forgotten"
 
     # The key is owner-only and neither it nor a token is in the database.
     key_file = unsubscribe.key_path(db_path)
