@@ -136,14 +136,19 @@ def test_only_email_carries_the_link_and_a_configured_key_signs(store, receiver,
     monkeypatch.setenv("POLICYWATCH_UNSUBSCRIBE_KEY", "k" * 40)
     config.reload()
     hook = add_subscription(store, receiver.url())
-    mail = add_subscription(store, smtp.url())
-    material_change(store, "Acme")
+    mail = add_subscription(store, smtp.url(), fmt="markdown")
+    change_id = material_change(store, "Acme")
     assert send_pending(store, settings=NotifySettings(base_url="https://watch.example")).sent == 2
     [request] = receiver.requests
     assert "/unsubscribe/" not in str(request["body"]) and "List-Unsubscribe" not in request["headers"]
     [message] = smtp.messages
     expected = unsubscribe.token(db_path, mail["id"])
-    assert message["List-Unsubscribe"] == f"<https://watch.example/unsubscribe/{mail['id']}/{expected}>"
+    link = f"https://watch.example/unsubscribe/{mail['id']}/{expected}"
+    assert message["List-Unsubscribe"] == f"<{link}>"
+    # Markdown by e-mail: apprise's HTML and the text part made from it both keep the links.
+    plain = message.get_body(("plain",)).get_content()
+    assert link in plain and f"https://watch.example/change/{change_id}/" in plain
+    assert f'href="{link}"' in message.get_body(("html",)).get_content()
     assert unsubscribe.valid(db_path, mail["id"], expected)
     assert not unsubscribe.valid(db_path, hook["id"], expected)
     assert not unsubscribe.key_path(db_path).exists()
