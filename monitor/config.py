@@ -82,6 +82,10 @@ class Config:
     base_url: str = _setting("POLICYWATCH_BASE_URL", "",
                              "Base URL of the web UI, for links in alerts (`notify --base-url`).",
                              aliases=("POLICYWATCH_NOTIFY_BASE_URL",))
+    unsubscribe_key: str | None = _setting(
+        "POLICYWATCH_UNSUBSCRIBE_KEY", None,
+        "Secret (32+ characters) that signs one-click unsubscribe links (unset: a random key in "
+        "`<db>.unsubscribe.key` beside the channel secrets, made on first use).")
     templates: str = _setting("POLICYWATCH_TEMPLATES", "",
                               "Directory of alert templates overriding the bundled ones.",
                               aliases=("POLICYWATCH_NOTIFY_TEMPLATE_DIR",))

@@ -4,3 +4,9 @@
 def change_path(change_id: int) -> str:
     """The permalink path of a change page (``/change/ID/``)."""
     return f"/change/{int(change_id)}/"
+
+
+def unsubscribe_path(subscription_id: int, token: str) -> str:
+    """The one-click unsubscribe path of a subscription (``/unsubscribe/ID/TOKEN``); ``token``
+    is ``monitor.store.unsubscribe.token``'s (base64url: safe in a path as it is)."""
+    return f"/unsubscribe/{int(subscription_id)}/{token}"

@@ -27,10 +27,11 @@ from notify.privacy import (
 )
 
 __all__ = ["HIDDEN", "IDEMPOTENCY_HEADER", "MAX_ERROR_CHARS", "Outcome", "SecretsFilter",
-           "capture_apprise_log", "channel", "install_log_filters", "limits", "redact", "remember", "scrub",
-           "secret_parts", "send", "start_send", "validate"]
+           "capture_apprise_log", "channel", "install_log_filters", "is_email", "limits", "redact", "remember",
+           "scrub", "secret_parts", "send", "start_send", "unsubscribe_headers", "validate"]
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+EMAIL_SCHEMES = ("mailto", "mailtos")
 MAX_ERROR_CHARS = 500
 _FORMATS = {"text": apprise.NotifyFormat.TEXT, "markdown": apprise.NotifyFormat.MARKDOWN,
             "html": apprise.NotifyFormat.HTML}
@@ -88,6 +89,19 @@ def limits(plugin) -> tuple[int, int]:
             max(0, int(getattr(plugin, "body_maxlen", 0) or 0)))
 
 
+def is_email(apprise_url: str) -> bool:
+    """Whether a channel is e-mail over SMTP (apprise's ``mailto://`` and ``mailtos://``)."""
+    return apprise_url.split("://", 1)[0].lower() in EMAIL_SCHEMES
+
+
+def unsubscribe_headers(unsubscribe_url: str) -> dict[str, str]:
+    """RFC 2369 ``List-Unsubscribe`` and RFC 8058 ``List-Unsubscribe-Post`` (one click: the
+    mail client POSTs ``List-Unsubscribe=One-Click`` to the URL) for a link; none without one."""
+    if not unsubscribe_url:
+        return {}
+    return {"List-Unsubscribe": f"<{unsubscribe_url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+
 # -- sending ------------------------------------------------------------------------------
 @dataclass
 class Outcome:
@@ -128,11 +142,14 @@ def _send_asset():
         return apprise.AppriseAsset(async_mode=False)
 
 
-def send(apprise_url: str, title: str, body: str, fmt: str, idempotency_key: str) -> Outcome:
+def send(apprise_url: str, title: str, body: str, fmt: str, idempotency_key: str,
+         headers: dict[str, str] | None = None) -> Outcome:
     """Send one message; say how it went (errors scrubbed of the URL's secrets).
 
-    Channels that take HTTP headers (json://, form://, xml://, mailto://…) carry the delivery's
-    idempotency key as ``Idempotency-Key`` so a receiver can drop a re-send (decision 0004).
+    Channels that take headers (json://, form://, xml://, mailto://…) carry the delivery's
+    idempotency key as ``Idempotency-Key`` so a receiver can drop a re-send (decision 0004),
+    and ``headers`` (an e-mail's ``List-Unsubscribe``). An HTML e-mail goes out as apprise
+    builds it: multipart/alternative, the HTML and a text part made from it.
     A 4xx other than 408/409/423/425/429 is ``permanent``.
     """
     remember(apprise_url)
@@ -143,7 +160,7 @@ def send(apprise_url: str, title: str, body: str, fmt: str, idempotency_key: str
             if plugin is None:
                 return Outcome(f"apprise cannot use {redact(apprise_url)}", permanent=True)
             if isinstance(getattr(plugin, "headers", None), dict):
-                plugin.headers[IDEMPOTENCY_HEADER] = idempotency_key
+                plugin.headers.update({**(headers or {}), IDEMPOTENCY_HEADER: idempotency_key})
             notifier = apprise.Apprise(asset=asset)
             notifier.add(plugin)
             ok = notifier.notify(title=title, body=body, body_format=_FORMATS[fmt])

@@ -9,9 +9,9 @@ from notify.settings import NotifySettings
 
 
 def delivery_message(store: Store, delivery: dict, subscription: dict, settings: NotifySettings,
-                     body_limit: int, title_limit: int) -> tuple[str, str]:
+                     body_limit: int, title_limit: int, unsubscribe_url: str = "") -> tuple[str, str]:
     """``(title, body)`` of a delivery (``TemplateProblem``, ``ChangeNotFound`` or
-    ``TargetNotFound`` if it cannot be rendered now)."""
+    ``TargetNotFound`` if it cannot be rendered now); ``unsubscribe_url`` is shown in it."""
     key, kind = delivery["idempotency_key"], delivery["kind"] or "change"
     if kind == "digest":
         items = digest_items(store, delivery["id"])
@@ -28,4 +28,4 @@ def delivery_message(store: Store, delivery: dict, subscription: dict, settings:
         context_for = change_context(change, store.get_target(change["target_id"]), subscription,
                                      base_url=settings.base_url, max_items=settings.max_items, key=key)
     return render_message(kind if kind != "change" else "alert", context_for, subscription["format"],
-                          settings.template_dir or None, body_limit, title_limit)
+                          settings.template_dir or None, body_limit, title_limit, unsubscribe_url)

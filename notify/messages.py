@@ -6,12 +6,21 @@ new_sentence/topics/severity`` are read.
 """
 
 from monitor.compare import summary_of
-from monitor.permalinks import change_path
+from monitor.permalinks import change_path, unsubscribe_path
+from monitor.store import unsubscribe
 
 
 def diff_url(base_url: str, change_id: int) -> str:
     """The web UI's page for a change, or "" without a base URL."""
     return f"{base_url.rstrip('/')}{change_path(change_id)}" if base_url else ""
+
+
+def unsubscribe_url(base_url: str, db_path: str, subscription_id: int) -> str:
+    """The subscription's signed one-click unsubscribe link on the web UI, or "" without a
+    base URL (the signing key is made on first use: ``monitor.store.unsubscribe``)."""
+    if not base_url:
+        return ""
+    return f"{base_url.rstrip('/')}{unsubscribe_path(subscription_id, unsubscribe.token(db_path, subscription_id))}"
 
 
 def _hunk_view(hunk: dict) -> dict:

@@ -21,7 +21,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from monitor.errors import ChangeNotFound, PolicywatchError, TargetNotFound
+from monitor.errors import ChangeNotFound, InputError, PolicywatchError, TargetNotFound
 from monitor.evidence import ledger
 from monitor.store import Store, notifications
 from monitor.timeutil import iso
@@ -30,10 +30,11 @@ from notify import channels
 from notify.compose import delivery_message
 from notify.digests import compose_digests
 from notify.enqueue import enqueue_for_change, enqueue_operator_event, idempotency_key, operator_key
+from notify.messages import unsubscribe_url
 from notify.render import TemplateProblem
 from notify.secrets import SecretMissing
 from notify.settings import NotifySettings
-from notify.subscriptions import decode, reveal_url
+from notify.subscriptions import decode, forget_unsubscribed, reveal_url
 
 __all__ = ["INTERRUPTED", "STOPPED", "SendReport", "enqueue_for_change", "enqueue_operator_event",
            "idempotency_key", "operator_key", "outbox_counts", "send_pending"]
@@ -225,8 +226,10 @@ class _Pass:
             return False
         title_limit, body_limit = channels.limits(plugin)
         body_limit = min(body_limit or settings.max_body_chars, settings.max_body_chars)
+        unsubscribe = _unsubscribe_url(store, settings, subscription["id"], url)
         try:
-            title, body = delivery_message(store, delivery, subscription, settings, body_limit, title_limit)
+            title, body = delivery_message(store, delivery, subscription, settings, body_limit, title_limit,
+                                           unsubscribe)
         except (TemplateProblem, ChangeNotFound, TargetNotFound) as problem:
             # Not the channel's fault and not a reason to give up: keep it, retry after a fix.
             _finish(store, delivery, None, max(1, delivery["attempts"]), str(problem), settings, now,
@@ -239,7 +242,8 @@ class _Pass:
         if attempt is None:
             return False  # another notifier took it
         report.resumed += int(resumed)
-        future = channels.start_send(url, title, body, subscription["format"], delivery["idempotency_key"])
+        future = channels.start_send(url, title, body, subscription["format"], delivery["idempotency_key"],
+                                     channels.unsubscribe_headers(unsubscribe))
         self.in_flight[future] = _Job(delivery, subscription, url, attempt,
                                       time.monotonic() + settings.send_deadline_seconds)
         return True
@@ -299,6 +303,18 @@ class _Pass:
                 self.report.released += 1
 
 
+def _unsubscribe_url(store: Store, settings: NotifySettings, subscription_id: int, url: str) -> str:
+    """An e-mail's one-click unsubscribe link when the web UI's base URL is set, else "".
+    A key that cannot be made (an unwritable folder) costs the link, never the alert."""
+    if not (settings.base_url and channels.is_email(url)):
+        return ""
+    try:
+        return unsubscribe_url(settings.base_url, store.path, subscription_id)
+    except InputError as problem:
+        log.warning("subscription %s: no unsubscribe link: %s", subscription_id, problem)
+        return ""
+
+
 def _outcome(future: Future, job: _Job) -> channels.Outcome:
     try:
         return future.result()
@@ -332,6 +348,7 @@ def send_pending(store: Store, limit: int | None = None, base_url: str | None = 
     if overrides:
         settings = replace(settings, **overrides)
     now = now or utc_now()
+    forget_unsubscribed(store)
     report = SendReport(digests=compose_digests(store, now=now, force=flush_digests))
     _Pass(store, settings, now, report, stop).run(limit)
     return report

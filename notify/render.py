@@ -110,27 +110,30 @@ def _render(env: jinja2.Environment, name: str, context: dict) -> str:
 
 def render_message(kind: str, context_for: Callable[[int | None, int], dict], fmt: str = "text",
                    template_dir: str | None = None, body_limit: int = 0,
-                   title_limit: int = MAX_TITLE_CHARS) -> tuple[str, str]:
+                   title_limit: int = MAX_TITLE_CHARS, unsubscribe_url: str = "") -> tuple[str, str]:
     """``(title, body)`` of a ``kind`` message in ``fmt``, fitted to ``body_limit`` characters.
 
     ``context_for(max_items, excerpt_chars)`` builds the template context; it is called again
     with smaller numbers while the body is too long. A body still too long is cut, with a note.
+    ``unsubscribe_url`` (an e-mail's one-click link, or "") is given to every template.
     """
     env = environment(template_dir)
     title = body = ""
     for max_items, excerpt_chars in SHRINK_STEPS:
-        context = {**context_for(max_items, excerpt_chars), "excerpt_chars": excerpt_chars, "format": fmt}
+        context = {**context_for(max_items, excerpt_chars), "excerpt_chars": excerpt_chars, "format": fmt,
+                   "unsubscribe_url": unsubscribe_url}
         title = _render(env, f"{kind}_title.txt.j2", context)
         body = _render(env, f"{kind}.{FORMATS[fmt]}.j2", context)
         if not body_limit or len(body) <= body_limit:
             break
     title = _cut(_one_line(title), min(title_limit or MAX_TITLE_CHARS, MAX_TITLE_CHARS))
     if body_limit and len(body) > body_limit:
-        keep = max(0, body_limit - len(TRUNCATION_NOTE) - 16)
-        cut = body[:keep]
+        note = TRUNCATION_NOTE if fmt != "html" else "<p>" + TRUNCATION_NOTE.strip() + "</p>"
+        if fmt == "html" and body.lstrip().lower().startswith("<!doctype"):
+            note += "\n</body>\n</html>\n"  # a cut document still ends as one
+        cut = body[:max(0, body_limit - len(note) - 16)]
         if fmt == "html" and "<" in cut[cut.rfind(">") + 1:]:
             cut = cut[: cut.rfind("<")]  # never leave half a tag
-        note = TRUNCATION_NOTE if fmt != "html" else "<p>" + TRUNCATION_NOTE.strip() + "</p>"
         body = cut + note
     return title, body
 
@@ -139,7 +142,8 @@ def check_templates(template_dir: str | None, sample_context_for: Callable[[str]
     """Render every template against a hostile sample; raise ``TemplateProblem`` naming the file."""
     for kind in KINDS:
         for fmt in FORMATS:
-            render_message(kind, sample_context_for(kind), fmt, template_dir)
+            render_message(kind, sample_context_for(kind), fmt, template_dir,
+                           unsubscribe_url="https://pw.example/unsubscribe/1/<token>&\"")
 
 
 def template_dir_from(setting: str | None) -> str | None:

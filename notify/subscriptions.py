@@ -108,6 +108,24 @@ def remove_subscription(store: Store, subscription_id: int) -> None:
         notifications.deactivate_subscription(store.db, subscription_id)
     # Its URL is never needed again (a send in flight already holds it).
     secrets.forget(store.path, ref)
+    with store.transaction():
+        notifications.mark_secret_forgotten(store.db, subscription_id)
+
+
+def forget_unsubscribed(store: Store) -> int:
+    """Delete from the secrets file the channel URLs of subscriptions made inactive elsewhere
+    (the web's one-click unsubscribe cannot write that file); returns how many. Each outbox
+    pass calls it, so such a URL outlives its subscription by one pass at most."""
+    rows = notifications.unsubscribed_file_secrets(store.db)
+    for subscription_id, ref in rows:
+        try:
+            secrets.forget(store.path, ref)
+        except InputError as problem:  # an unreadable secrets file: the sends will say so too
+            log.warning("cannot forget the channel URL of subscription %s: %s", subscription_id, problem)
+            return 0
+        with store.transaction():
+            notifications.mark_secret_forgotten(store.db, subscription_id)
+    return len(rows)
 
 
 def _wanted(values: list[str], value: str) -> bool:

@@ -137,16 +137,25 @@ def _package_of(module: str) -> str | None:
 
 
 def _past_the_face(source: str, importer: str) -> list[tuple[int, str]]:
-    """Imports of another package's submodule (``monitor.store.database``) instead of its face."""
+    """Imports of another package's submodule (``monitor.store.database``), or of a name its
+    face does not offer, instead of its face."""
     found = []
     for node in ast.walk(ast.parse(source)):
-        modules = [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else \
-            [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
-        for module in modules:
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            imported = [(node.module, [alias.name for alias in node.names])]
+        elif isinstance(node, ast.Import):
+            imported = [(alias.name, []) for alias in node.names]
+        else:
+            continue
+        for module, names in imported:
             owner = _package_of(module)  # the innermost faced package the module belongs to
-            inside = importer == owner or importer.startswith(f"{owner}.")
-            if owner and module != owner and not inside:
+            if not owner or importer == owner or importer.startswith(f"{owner}."):
+                continue
+            if module != owner:
                 found.append((node.lineno, module))
+            else:
+                offered = importlib.import_module(owner).__all__
+                found += [(node.lineno, f"{owner}.{name}") for name in names if name not in offered]
     return found
 
 
@@ -167,6 +176,7 @@ def test_packages_are_used_through_their_faces():
     ("from monitor.store import open_store\n", "monitor.web.app", []),
     ("from monitor.store.database import Store\n", "monitor.store.schedule", []),  # inside its own package
     ("from monitor.compare.classify import get_classifier\n", "monitor.record.recording", []),  # a face
+    ("from monitor.store import schema\n", "monitor.web.app", [(1, "monitor.store.schema")]),  # not offered
 ])
 def test_the_face_check_tells_face_from_submodule(source, importer, flagged):
     assert _past_the_face(source, importer) == flagged

@@ -12,7 +12,7 @@ import lazy_loader
 # CLI starts fast and a face cannot create an import cycle (docs/decisions/0017-package-faces.md).
 __getattr__, __dir__, __all__ = lazy_loader.attach(
     __name__,
-    submodules=[],
+    submodules=["channel_secrets", "evidence_rows", "ledger", "notifications", "timestamps", "unsubscribe"],  # repositories and modules used as a namespace
     submod_attrs={
         "capture_repository": ["last_warc_capture"],
         "database": [

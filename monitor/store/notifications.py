@@ -55,6 +55,19 @@ def deactivate_subscription(db: sqlite_utils.Database, subscription_id: int) -> 
                "AND status IN ('pending', 'failed', 'digest')", [subscription_id])
 
 
+def unsubscribed_file_secrets(db: sqlite_utils.Database) -> list[tuple[int, str]]:
+    """``(id, secret_ref)`` of inactive subscriptions whose channel URL may still be in the
+    secrets file (unsubscribed by the web's one-click link, which never touches that file)."""
+    return [tuple(row) for row in db.execute(
+        "SELECT id, secret_ref FROM subscriptions WHERE active = 0 AND secret_ref LIKE 'file:%'").fetchall()]
+
+
+def mark_secret_forgotten(db: sqlite_utils.Database, subscription_id: int) -> None:
+    """An inactive subscription's file secret is deleted: its reference says so."""
+    db.execute("UPDATE subscriptions SET secret_ref = 'forgotten' WHERE id = ? AND active = 0",
+               [subscription_id])
+
+
 # -- the outbox: queuing --------------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 """The web app (Starlette, served by uvicorn): pages, feeds, the JSON API and the CSV export.
 
-Read-only on the store. Every response carries a strict Content-Security-Policy (no inline
+Read-only on the store but for one write, one-click unsubscribe (``unsubscribe.py``, checked
+by its signed token). Every response carries a strict Content-Security-Policy (no inline
 script or style, nothing from elsewhere); raw captures are served as plain-text attachments in
 a CSP sandbox so that a crawled page can never run as part of this site.
 """
@@ -23,7 +24,7 @@ from monitor.compare import summary_of
 from monitor.config import reload
 from monitor.errors import StoreError
 from monitor.store import MAX_SQL_INT, ChangeFilter, NotFound, Queries, parse_id
-from monitor.web import api, feeds, pages
+from monitor.web import api, feeds, pages, unsubscribe
 from monitor.web.render import CSP, Links, make_environment
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -168,7 +169,7 @@ def create_app(db_path: str, base_url: str = "") -> SecurityHeaders:
 
     routes = [
         *_page_routes(queries, page, links_for), *_feed_routes(queries, env, links_for),
-        *_api_routes(queries, links_for),
+        *_api_routes(queries, links_for), *unsubscribe.routes(db_path, page),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={
