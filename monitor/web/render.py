@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 
 from monitor.compare import elide
 from monitor.compare.classify.glossary import explain, is_material, rule_key
-from monitor.compare.diff import DELETE, EQUAL, INSERT, word_diff
+from monitor.compare.diff import DELETE, EQUAL, word_diff
 from monitor.permalinks import change_path
 
 # Unchanged text around an edit that the diff views keep (rows side by side, characters inline).
@@ -165,6 +165,19 @@ def _rows(diffs: list[tuple[int, str]]) -> tuple[list[dict], list[int | None]]:
     return rows, owners
 
 
+def _merged(notes: list[dict]) -> list[dict]:
+    """One note per rule and side, its topics merged (a rule fires once per topic it names)."""
+    merged: dict[tuple, dict] = {}
+    for note in notes:
+        key = (note.get("rule"), note.get("side", "new"))
+        if key in merged:
+            topics = merged[key]["topics"]
+            topics += [t for t in note.get("topics") or [] if t not in topics]
+        else:
+            merged[key] = {**note, "topics": list(note.get("topics") or [])}
+    return list(merged.values())
+
+
 def _annotate(rows: list[dict], evidence: list[dict] | None) -> None:
     """Give each row its evidence ``notes`` and the ``material`` rule ids among them."""
     old_evidence, new_evidence = _evidence_on(evidence or [], "old"), _evidence_on(evidence or [], "new")
@@ -172,23 +185,29 @@ def _annotate(rows: list[dict], evidence: list[dict] | None) -> None:
         row["anchor"] = f"r{number}"
         left_text = "".join(text for _, text in row["left"])
         right_text = "".join(text for _, text in row["right"])
-        row["notes"] = ([item for item in old_evidence if _mentions(left_text, item)] +
-                        [item for item in new_evidence if _mentions(right_text, item)])
+        row["notes"] = _merged([item for item in old_evidence if _mentions(left_text, item)] +
+                               [item for item in new_evidence if _mentions(right_text, item)])
         row["material"] = list(dict.fromkeys(note["rule"] for note in row["notes"] if is_material(note["rule"])))
         if row["notes"]:
             row["changed"] = True
 
 
+def _layout(diffs: list[tuple[int, str]], evidence: list[dict] | None) -> tuple[list[dict], list]:
+    """The rows with their notes, and each run's row: what both views are built from."""
+    rows, owners = _rows(diffs)
+    _annotate(rows, evidence)
+    return rows, owners
+
+
 def side_by_side(diffs: list[tuple[int, str]], evidence: list[dict] | None = None,
-                 context: int = CONTEXT_ROWS) -> list[dict]:
+                 context: int = CONTEXT_ROWS, layout: tuple | None = None) -> list[dict]:
     """Rows of ``{left, right, changed, notes, material}``, each side a list of ``(kind, text)``
     runs; ``material`` lists the material rules that fired on the row's sentences.
 
     A row ends where both texts have a line break in common, so the two columns stay aligned;
     long unchanged stretches become ``{skip: N}`` rows.
     """
-    rows, _ = _rows(diffs)
-    _annotate(rows, evidence)
+    rows, _ = layout or _layout(diffs, evidence)
     keep = set()
     for number, row in enumerate(rows):
         if row["changed"]:
@@ -223,13 +242,12 @@ def _equal_runs(text: str, first: bool, last: bool, context: int) -> list[tuple[
 
 
 def inline(diffs: list[tuple[int, str]], evidence: list[dict] | None = None,
-           context: int = CONTEXT_CHARS) -> list[tuple[str, str, tuple]]:
+           context: int = CONTEXT_CHARS, layout: tuple | None = None) -> list[tuple[str, str, tuple]]:
     """Runs of ``(kind, text, rules)``, kind eq/del/ins/skip/note, with long unchanged text
     elided at word boundaries. An edit in a sentence a material rule fired on carries those
     ``rules``, and a ``note`` run (its text empty) comes before the first edit of each such line,
     so the inline view marks material edits as the side-by-side view does."""
-    rows, owners = _rows(diffs)
-    _annotate(rows, evidence)
+    rows, owners = layout or _layout(diffs, evidence)
     runs: list[tuple[str, str, tuple]] = []
     noted: set[int] = set()
     last = len(diffs) - 1
@@ -247,9 +265,10 @@ def inline(diffs: list[tuple[int, str]], evidence: list[dict] | None = None,
 
 
 def diff_views(old_text: str, new_text: str, evidence: list[dict] | None = None) -> dict:
-    """Both diff views of two texts, from one word diff."""
+    """Both diff views of two texts, from one word diff (and one pass matching the evidence)."""
     diffs = word_diff(old_text, new_text, timeout=DIFF_TIMEOUT_SECONDS)
-    return {"rows": side_by_side(diffs, evidence), "inline": inline(diffs, evidence),
+    layout = _layout(diffs, evidence)
+    return {"rows": side_by_side(diffs, evidence, layout=layout), "inline": inline(diffs, evidence, layout=layout),
             "identical": all(op == EQUAL for op, _ in diffs)}
 
 
