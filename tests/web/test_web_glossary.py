@@ -13,6 +13,7 @@ from monitor.compare.summary import of as summary_of
 from monitor.store.read_model import Queries
 from monitor.web import glossary, pages
 from monitor.web.render import Links, inline, make_environment, side_by_side
+from monitor.web.static_site import build
 from tests.web.test_web_data import build_store
 
 OLD = "# Policy\n\nWe collect your email address.\n\nWe do not sell your personal information.\n\nContact us.\n"
@@ -133,3 +134,14 @@ def test_change_page_reads_summary_then_evidence_then_diff_and_links_every_rule(
     inline_html = html[html.index('id="inline"'):html.index('id="side"')]
     assert '<mark class="material-label">material: ' in inline_html
     assert re.search(r'<del class="material" title="material: [^"]*negation-removed', inline_html)
+
+
+def test_the_static_site_has_the_glossary_and_its_change_pages_link_to_it(tmp_path):
+    db = tmp_path / "policywatch.db"
+    ids = build_store(db)
+    build(str(db), tmp_path / "www", base_url="https://example.org/policies")
+    page = (tmp_path / "www" / "glossary" / "index.html").read_text("utf-8")
+    assert all(entry.anchor in _parse(page).ids for entry in rule_glossary().values())
+    change = (tmp_path / "www" / "change" / str(ids["sale_change"]) / "index.html").read_text("utf-8")
+    assert 'href="/policies/glossary/#rule-negation-removed"' in change
+    assert 'href="/policies/glossary/"' in change  # the header's link
