@@ -11,10 +11,10 @@ import lazy_loader
 # CLI starts fast and a face cannot create an import cycle (docs/decisions/0017-package-faces.md).
 __getattr__, __dir__, __all__ = lazy_loader.attach(
     __name__,
-    submodules=["history"],
+    submodules=["elide", "history"],
     submod_attrs={
         "comparison": ["DEFAULT_CLASSIFIER", "compare", "diff_report"],
         "diff": ["DELETE", "EQUAL", "INSERT", "render_terminal", "sentence_hunks", "word_diff"],
-        "summary": ["bullet_lines", "summary_json", "summary_of", "with_summary"],
+        "summary": ["bullet_lines", "phrasing", "summary_json", "summary_of", "with_summary"],
     },
 )

@@ -12,6 +12,7 @@ import re
 from diff_match_patch import diff_match_patch
 from rich.text import Text
 
+from monitor.compare import elide
 from monitor.compare.align import align
 from monitor.compare.sections import parse, plain_text
 
@@ -135,7 +136,8 @@ def stats(diffs: list[tuple[int, str]]) -> dict:
 def render_terminal(diffs: list[tuple[int, str]], context: int = 160) -> Text:
     """A rich ``Text``: deletions red struck through, insertions green underlined.
 
-    Unchanged runs longer than ``2 * context`` characters are elided to their ends.
+    Unchanged runs longer than ``2 * context`` characters are elided to their ends, cut at word
+    boundaries (``monitor.compare.elide``).
     """
     out = Text()
     for index, (op, text) in enumerate(diffs):
@@ -148,8 +150,9 @@ def render_terminal(diffs: list[tuple[int, str]], context: int = 160) -> Text:
             keep_head = 0 if first else context
             keep_tail = 0 if last else context
             if len(text) > keep_head + keep_tail + 20:
-                head = text[:keep_head]
-                tail = text[len(text) - keep_tail:] if keep_tail else ""
+                # Cut at word boundaries, never inside a word or a character.
+                head = elide.head(text, keep_head)
+                tail = elide.tail(text, keep_tail) if keep_tail else ""
                 out.append(head, style="dim")
                 out.append("\n  […]\n" if head or tail else "[…]\n", style="dim italic")
                 out.append(tail, style="dim")

@@ -24,7 +24,7 @@ from monitor.compare import summary_of
 from monitor.config import reload
 from monitor.errors import StoreError
 from monitor.store import MAX_SQL_INT, ChangeFilter, NotFound, Queries, parse_id
-from monitor.web import api, feeds, pages, unsubscribe
+from monitor.web import api, feeds, glossary, pages, unsubscribe
 from monitor.web.render import CSP, Links, make_environment
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -169,7 +169,7 @@ def create_app(db_path: str, base_url: str = "") -> SecurityHeaders:
 
     routes = [
         *_page_routes(queries, page, links_for), *_feed_routes(queries, env, links_for),
-        *_api_routes(queries, links_for), *unsubscribe.routes(db_path, page),
+        *_api_routes(queries, links_for), *unsubscribe.routes(db_path, page), *glossary.routes(page),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={

@@ -6,6 +6,7 @@ render the same templates; only the ``Links`` differ.
 
 from monitor.compare.classify import TOPICS
 from monitor.store import ChangeFilter, NotFound, Queries
+from monitor.web.glossary import evidence_groups
 from monitor.web.render import citation, diff_views
 
 # The home page lists every company while there are this few; past that, an A–Z index.
@@ -39,11 +40,12 @@ def document(q: Queries, target_id: int, page: int = 1) -> dict:
 
 
 def change(q: Queries, change_id: int, permalink: str) -> dict:
-    """One change: classification, evidence, both diff views, neighbours and citation."""
+    """One change: summary, classification, evidence by sentence (each rule with its glossary
+    entry), both diff views, neighbours and citation."""
     found = q.change(change_id)
     return {"title": f"{found['company']} — {found['doc_type']}: change {change_id}",
             "change": found, "diff": diff_views(found["old"]["text"], found["new"]["text"], found["evidence"]),
-            "cite": citation(found, permalink)}
+            "evidence": evidence_groups(found["evidence"]), "cite": citation(found, permalink)}
 
 
 def version(q: Queries, version_id: int) -> dict:

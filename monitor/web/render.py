@@ -11,7 +11,8 @@ from urllib.parse import urlencode
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup, escape
 
-from monitor.compare import DELETE, EQUAL, INSERT, word_diff
+from monitor.compare import DELETE, EQUAL, elide, word_diff
+from monitor.compare.classify import explain, is_material, rule_key
 from monitor.permalinks import change_path
 
 # Unchanged text around an edit that the diff views keep (rows side by side, characters inline).
@@ -83,6 +84,10 @@ class Links:
     def static(self, name: str) -> str:
         return f"{self.prefix}/static/{name}"
 
+    def glossary(self, rule: str = "") -> str:
+        """The glossary page, or a rule's entry on it (``#rule-<family>``)."""
+        return f"{self.prefix}/glossary/" + (f"#rule-{rule_key(rule)}" if rule else "")
+
 
 def _strip_control(value):
     if isinstance(value, str) and not isinstance(value, Markup):
@@ -111,7 +116,7 @@ def make_environment() -> Environment:
     env = Environment(loader=PackageLoader("monitor.web", "templates"), autoescape=True,
                       finalize=_strip_control, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(day=day, minute=minute, snippet=snippet_html)
-    env.globals.update(CSP=CSP)
+    env.globals.update(CSP=CSP, explain=explain)
     return env
 
 
@@ -127,14 +132,11 @@ def _mentions(text: str, item: dict) -> bool:
     return bool(sentence) and sentence in plain
 
 
-def side_by_side(diffs: list[tuple[int, str]], evidence: list[dict] | None = None,
-                 context: int = CONTEXT_ROWS) -> list[dict]:
-    """Rows of ``{left, right, changed, notes}``, each side a list of ``(kind, text)`` runs.
-
-    A row ends where both texts have a line break in common, so the two columns stay aligned;
-    long unchanged stretches become ``{skip: N}`` rows.
-    """
+def _rows(diffs: list[tuple[int, str]]) -> tuple[list[dict], list[int | None]]:
+    """The diff cut into rows of ``{left, right, changed}`` (a row ends where both texts have a
+    line break in common), and for each diff run the row its edit sits in (None for equal text)."""
     rows: list[dict] = []
+    owners: list[int | None] = []
     left: list = []
     right: list = []
 
@@ -147,6 +149,7 @@ def side_by_side(diffs: list[tuple[int, str]], evidence: list[dict] | None = Non
 
     for op, text in diffs:
         if op == EQUAL:
+            owners.append(None)
             parts = text.split("\n")
             for index, part in enumerate(parts):
                 if part:
@@ -154,21 +157,56 @@ def side_by_side(diffs: list[tuple[int, str]], evidence: list[dict] | None = Non
                     right.append(("eq", part))
                 if index < len(parts) - 1:
                     flush()
-        elif op == DELETE:
-            left.append(("del", text))
-        elif op == INSERT:
-            right.append(("ins", text))
+        else:
+            owners.append(len(rows))  # the row being built: flushed at the next common break
+            (left if op == DELETE else right).append(("del" if op == DELETE else "ins", text))
     flush()
+    return rows, owners
 
+
+def _merged(notes: list[dict]) -> list[dict]:
+    """One note per rule and side, its topics merged (a rule fires once per topic it names)."""
+    merged: dict[tuple, dict] = {}
+    for note in notes:
+        key = (note.get("rule"), note.get("side", "new"))
+        if key in merged:
+            topics = merged[key]["topics"]
+            topics += [t for t in note.get("topics") or [] if t not in topics]
+        else:
+            merged[key] = {**note, "topics": list(note.get("topics") or [])}
+    return list(merged.values())
+
+
+def _annotate(rows: list[dict], evidence: list[dict] | None) -> None:
+    """Give each row its evidence ``notes`` and the ``material`` rule ids among them."""
     old_evidence, new_evidence = _evidence_on(evidence or [], "old"), _evidence_on(evidence or [], "new")
     for number, row in enumerate(rows):
         row["anchor"] = f"r{number}"
         left_text = "".join(text for _, text in row["left"])
         right_text = "".join(text for _, text in row["right"])
-        row["notes"] = ([item for item in old_evidence if _mentions(left_text, item)] +
-                        [item for item in new_evidence if _mentions(right_text, item)])
+        row["notes"] = _merged([item for item in old_evidence if _mentions(left_text, item)] +
+                               [item for item in new_evidence if _mentions(right_text, item)])
+        row["material"] = list(dict.fromkeys(note["rule"] for note in row["notes"] if is_material(note["rule"])))
         if row["notes"]:
             row["changed"] = True
+
+
+def _layout(diffs: list[tuple[int, str]], evidence: list[dict] | None) -> tuple[list[dict], list]:
+    """The rows with their notes, and each run's row: what both views are built from."""
+    rows, owners = _rows(diffs)
+    _annotate(rows, evidence)
+    return rows, owners
+
+
+def side_by_side(diffs: list[tuple[int, str]], evidence: list[dict] | None = None,
+                 context: int = CONTEXT_ROWS, layout: tuple | None = None) -> list[dict]:
+    """Rows of ``{left, right, changed, notes, material}``, each side a list of ``(kind, text)``
+    runs; ``material`` lists the material rules that fired on the row's sentences.
+
+    A row ends where both texts have a line break in common, so the two columns stay aligned;
+    long unchanged stretches become ``{skip: N}`` rows.
+    """
+    rows, _ = layout or _layout(diffs, evidence)
     keep = set()
     for number, row in enumerate(rows):
         if row["changed"]:
@@ -188,33 +226,48 @@ def side_by_side(diffs: list[tuple[int, str]], evidence: list[dict] | None = Non
     return shown
 
 
-def inline(diffs: list[tuple[int, str]], context: int = CONTEXT_CHARS) -> list[tuple[str, str]]:
-    """Runs of ``(kind, text)``, kind eq/del/ins/skip, with long unchanged text elided."""
-    runs: list[tuple[str, str]] = []
+def _equal_runs(text: str, first: bool, last: bool, context: int) -> list[tuple[str, str, tuple]]:
+    """Unchanged text, elided to ``context`` characters at each end that touches an edit, cut
+    at word boundaries."""
+    keep_head = 0 if first else context
+    keep_tail = 0 if last else context
+    if len(text) <= keep_head + keep_tail + 40:
+        return [("eq", text, ())]
+    start = elide.head(text, keep_head) if keep_head else ""
+    end = elide.tail(text, keep_tail) if keep_tail else ""
+    runs = [("eq", start, ())] if start else []
+    runs.append(("skip", f"{len(text) - len(start) - len(end):,} unchanged characters", ()))
+    return runs + ([("eq", end, ())] if end else [])
+
+
+def inline(diffs: list[tuple[int, str]], evidence: list[dict] | None = None,
+           context: int = CONTEXT_CHARS, layout: tuple | None = None) -> list[tuple[str, str, tuple]]:
+    """Runs of ``(kind, text, rules)``, kind eq/del/ins/skip/note, with long unchanged text
+    elided at word boundaries. An edit in a sentence a material rule fired on carries those
+    ``rules``, and a ``note`` run (its text empty) comes before the first edit of each such line,
+    so the inline view marks material edits as the side-by-side view does."""
+    rows, owners = layout or _layout(diffs, evidence)
+    runs: list[tuple[str, str, tuple]] = []
+    noted: set[int] = set()
     last = len(diffs) - 1
     for index, (op, text) in enumerate(diffs):
-        if op == DELETE:
-            runs.append(("del", text))
-        elif op == INSERT:
-            runs.append(("ins", text))
-        else:
-            head = 0 if index == 0 else context
-            tail = 0 if index == last else context
-            if len(text) > head + tail + 40:
-                if head:
-                    runs.append(("eq", text[:head]))
-                runs.append(("skip", f"{len(text) - head - tail:,} unchanged characters"))
-                if tail:
-                    runs.append(("eq", text[-tail:]))
-            else:
-                runs.append(("eq", text))
+        if op == EQUAL:
+            runs += _equal_runs(text, index == 0, index == last, context)
+            continue
+        row = owners[index]
+        rules = tuple(rows[row]["material"]) if row is not None and row < len(rows) else ()
+        if rules and row not in noted:
+            noted.add(row)
+            runs.append(("note", "", rules))
+        runs.append(("del" if op == DELETE else "ins", text, rules))
     return runs
 
 
 def diff_views(old_text: str, new_text: str, evidence: list[dict] | None = None) -> dict:
-    """Both diff views of two texts, from one word diff."""
+    """Both diff views of two texts, from one word diff (and one pass matching the evidence)."""
     diffs = word_diff(old_text, new_text, timeout=DIFF_TIMEOUT_SECONDS)
-    return {"rows": side_by_side(diffs, evidence), "inline": inline(diffs),
+    layout = _layout(diffs, evidence)
+    return {"rows": side_by_side(diffs, evidence, layout=layout), "inline": inline(diffs, evidence, layout=layout),
             "identical": all(op == EQUAL for op, _ in diffs)}
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from monitor.compare import summary_of
 from monitor.compare.classify import TOPICS
 from monitor.store import ChangeFilter, Queries
-from monitor.web import feeds, pages
+from monitor.web import feeds, glossary, pages
 from monitor.web.render import Links, make_environment
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -121,5 +121,6 @@ def build(db_path: str, out_dir: str | Path, base_url: str) -> dict:
     for topic in TOPICS:
         writer.write(links.feed("topic", topic), feeds.atom(env, q, links, "topic", topic))
     writer.write(links.csv(), "".join(feeds.csv_rows(q, links, everything)))
+    render(links.glossary(), "glossary.html", glossary.context())
     render(f"{links.prefix}/404.html", "error.html", {"title": "Not found", "message": "No such page."})
     return {"files": writer.files}

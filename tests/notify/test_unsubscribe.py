@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from monitor.compare.summary import summary_of
+from monitor.compare import summary_of
 from monitor.store import unsubscribe
 from notify.outbox import send_pending
 from notify.settings import NotifySettings

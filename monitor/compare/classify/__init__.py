@@ -7,6 +7,15 @@ function decorated ``@register("name")`` and import it here.
 """
 
 from monitor.compare.classify import rules  # the built-in classifier registers itself on import
+from monitor.compare.classify.glossary import (
+    RULE_CLASSES,
+    RuleEntry,
+    explain,
+    is_material,
+    rule_glossary,
+    rule_key,
+    vocabulary,
+)
 from monitor.compare.classify.registry import (
     CLASSES,
     CLASSIFIERS,
@@ -20,4 +29,5 @@ from monitor.compare.classify.registry import (
 from monitor.compare.classify.signals import load_rules, places, topic_hits
 
 __all__ = ["CLASSES", "CLASSIFIERS", "DIRECTIONS", "TOPICS", "Assessment", "Classifier", "get_classifier",
-           "load_rules", "places", "register", "rules", "topic_hits"]
+           "RULE_CLASSES", "RuleEntry", "explain", "is_material",
+           "load_rules", "places", "register", "rule_glossary", "rule_key", "rules", "topic_hits", "vocabulary"]

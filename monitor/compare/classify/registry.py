@@ -2,7 +2,8 @@
 
 A classifier takes the old and new texts and their diff hunks and returns an ``Assessment``
 (class, severity, topics, direction: docs/vocabulary.md). A module adds one with
-``@register("name")``; ``monitor.compare.classify`` imports the built-in ones.
+``@register("name")``; ``monitor.compare.classify`` imports the built-in ones. What each rule id
+in the evidence means, in words: ``glossary.py`` (data in ``glossary.yaml``).
 """
 
 from collections.abc import Callable
