@@ -205,6 +205,13 @@ def _add_readable_changes_view(db: sqlite_utils.Database) -> None:
         FROM changes c JOIN targets t ON t.id = c.target_id""")
 
 
+def _add_change_date_indexes(db: sqlite_utils.Database) -> None:
+    """Lists of changes newest by date (a backfilled change takes its place in time, not the top of
+    the list: docs/web.md), and the trends page's scan of a range of months' material changes."""
+    db["changes"].create_index(["detected_at"])
+    db["changes"].create_index(["class", "detected_at"])
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_core_tables,
     _add_evidence,
@@ -220,6 +227,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _add_change_summaries,
     _add_ledger_format_2,
     _add_readable_changes_view,
+    _add_change_date_indexes,
 ]
 
 

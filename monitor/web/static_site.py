@@ -11,6 +11,7 @@ from pathlib import Path
 
 from monitor.compare.classify import TOPICS
 from monitor.compare.summary import of as summary_of
+from monitor.store.change_filter import EXPORT_INCLUDE
 from monitor.store.read_model import ChangeFilter, Queries
 from monitor.web import feeds, pages
 from monitor.web.render import Links, make_environment
@@ -120,6 +121,8 @@ def build(db_path: str, out_dir: str | Path, base_url: str) -> dict:
         writer.write(links.feed(kind), feeds.atom(env, q, links, kind))
     for topic in TOPICS:
         writer.write(links.feed("topic", topic), feeds.atom(env, q, links, "topic", topic))
-    writer.write(links.csv(), "".join(feeds.csv_rows(q, links, everything)))
+    # The same rows as the live /export/changes.csv without parameters.
+    exported = ChangeFilter(include=EXPORT_INCLUDE, default_include=EXPORT_INCLUDE)
+    writer.write(links.csv(), "".join(feeds.csv_rows(q, links, exported)))
     render(f"{links.prefix}/404.html", "error.html", {"title": "Not found", "message": "No such page."})
     return {"files": writer.files}
