@@ -257,16 +257,21 @@ class Queries:
         """Material changes per topic and month, ``first`` to ``last`` (``YYYY-MM``, inclusive):
         ``{topic, month, changes, companies}`` for each non-empty cell, over every company.
 
-        One grouped scan of the months' material changes (index ``changes(class, detected_at)``),
-        each change counted once under each of its topics (``json_each`` over its JSON list);
-        the same filter as the changes list, so a cell's count is what its link lists."""
+        The same filter as the changes list, so a cell's count is what its link lists. One
+        grouped scan of the covering index ``changes(class, detected_at, target_id, topics)``,
+        each change counted once under each of its topics (``json_each``). A technical change is
+        never material (``monitor.record.recording``), so versions are joined only to leave out
+        backfilled ones."""
+        include = include | {"technical"}
         clauses, params = self._change_clauses(ChangeFilter(klass="material", include=include))
         clauses.append("c.detected_at >= ? AND c.detected_at < ?")
         params.extend([first, next_month(last)])
+        versions = "" if "backfilled" in include else " JOIN versions tv ON tv.id = c.to_version_id"
         return self._all(
             "SELECT j.value AS topic, substr(c.detected_at, 1, 7) AS month, count(*) AS changes, "
-            f"count(DISTINCT t.company) AS companies {self._CHANGE_FROM} JOIN json_each(c.topics) j "
-            f"WHERE {' AND '.join(clauses)} GROUP BY j.value, month", params)
+            "count(DISTINCT t.company) AS companies FROM changes c JOIN targets t ON t.id = c.target_id"
+            f"{versions} JOIN json_each(c.topics) j WHERE {' AND '.join(clauses)} GROUP BY j.value, month",
+            params)
 
     def change(self, change_id: int) -> dict:
         """One change with its document, both versions and its neighbours in the document."""

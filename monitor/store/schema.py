@@ -207,9 +207,11 @@ def _add_readable_changes_view(db: sqlite_utils.Database) -> None:
 
 def _add_change_date_indexes(db: sqlite_utils.Database) -> None:
     """Lists of changes newest by date (a backfilled change takes its place in time, not the top of
-    the list: docs/web.md), and the trends page's scan of a range of months' material changes."""
+    the list: docs/web.md), of all changes or a document's; and the trends page's scan of a range
+    of months' material changes, covered by the index (a change row is wide: evidence, hunks)."""
     db["changes"].create_index(["detected_at"])
-    db["changes"].create_index(["class", "detected_at"])
+    db["changes"].create_index(["target_id", "detected_at"])
+    db["changes"].create_index(["class", "detected_at", "target_id", "topics"])
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [

@@ -22,7 +22,7 @@ from monitor.store.change_filter import ChangeFilter, next_month, parse_include,
 from monitor.store.database import open_store
 from monitor.web.trends import month_range
 from tests.web.test_web_app import get, get_json
-from tests.web.test_web_data import ACME_V1, ACME_V2, HOSTILE, HOSTILE_V2, build_store, serving
+from tests.web.test_web_data import ACME_V1, ACME_V2, HOSTILE_V2, build_store, serving
 
 BACKFILLED = 'Old <b onmouseover="x">Archive</b> & Co'
 ARCHIVED = [(ACME_V1, "2025-03-10T08:00:00Z"), (ACME_V2, "2025-06-01T12:00:00Z"),
