@@ -6,6 +6,7 @@ the archive, 2025), and a technical re-extraction by ``monitor.record.reextract`
 import csv
 import io
 import json
+import shutil
 import sqlite3
 import urllib.error
 import urllib.request
@@ -224,3 +225,35 @@ def test_filter_parameters_parse_hostile_values():
     assert where.params() == {"month": "2026-02", "include": "backfilled"}
     assert ChangeFilter.from_params({}, frozenset({"backfilled"})).params() == {}
     assert ChangeFilter.from_params({}, frozenset({"backfilled"})).params(explicit=True) == {"include": "backfilled"}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not shutil.which("chromium"), reason="needs Debian's chromium (.ci/run installs it)")
+def test_a_reader_follows_a_trends_cell_to_its_changes_in_a_browser(web):
+    # Skips this test alone when Playwright is not installed (that module imports it or skips).
+    from tests.web.test_web_browser import CHROMIUM, CHROMIUM_ARGS, Watched, sync_api
+    base, ids, _ = web
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = Watched(browser)
+            _follow_a_cell(page, base)
+            assert page.csp_violations == [] and page.errors == []
+            page.close()
+        finally:
+            browser.close()
+
+
+def _follow_a_cell(page, base: str) -> None:
+    page.page.goto(base + "/trends/?year=2025")
+    cell = page.page.locator('table.trends tr:has(span.topic:text-is("sale")) a').first
+    assert cell.inner_text() == "1"
+    page.shot("trends-2025")
+    cell.click()
+    page.page.wait_for_load_state()
+    assert "month=2025-06" in page.page.url and "topic=sale" in page.page.url
+    links = page.page.locator("a.change-link")
+    assert links.count() == 1
+    assert "backfilled from the Wayback Machine, archived 2025-06-01" in page.page.content()
+    assert page.page.locator("a.company-link").first.inner_text() == BACKFILLED  # text, not markup
+    page.shot("trends-cell-changes")
