@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from monitor.compare.classify import TOPICS  # noqa: E402
 from monitor.store.database import open_store, sha256_hex  # noqa: E402
-from monitor.store.read_model import slugify  # noqa: E402
+from monitor.store.read_model import Queries, slugify  # noqa: E402
 
 GOAL_MS = 200
 MONTHS = 36
@@ -157,6 +157,24 @@ def measure(base: str, paths: list[tuple[str, str]], repeat: int) -> dict[str, t
     return found
 
 
+def in_process(db: Path, repeat: int) -> None:
+    """The page built in this process (query and template, no HTTP): wall and CPU time. CPU time
+    moves less with the machine's load than wall time does (other processes' time is not ours)."""
+    from monitor.web import trends  # bench-only: the app's modules, after the store exists
+    from monitor.web.render import Links, make_environment
+    queries, links, env = Queries(db), Links("http://127.0.0.1:8000"), make_environment()
+    template = env.get_template("trends.html")
+    walls, cpus = [], []
+    for attempt in range(repeat + 1):
+        wall, cpu = time.perf_counter(), time.process_time()
+        template.render(links=links, request_path="/trends/", **trends.context(queries, links, {}))
+        if attempt:
+            walls.append((time.perf_counter() - wall) * 1000)
+            cpus.append((time.process_time() - cpu) * 1000)
+    print(f"\nin process (query + template, no HTTP), `/trends/`: median {statistics.median(walls):.1f} ms wall, "
+          f"{statistics.median(cpus):.1f} ms CPU")
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -207,6 +225,7 @@ def main() -> None:
                 missed.append(path)
             flag = (" ⚠ over the goal" if path in goal_paths else " (over 200 ms)") if over else ""
             print(f"| {label} `{path}` | {median:.1f} | {max(times):.1f} | {median / home:.1f}× | {size:,} |{flag}")
+        in_process(args.db, args.repeat)
         print(f"\ngoal: /trends/ under {GOAL_MS} ms (median): {'not met: ' + ', '.join(missed) if missed else 'met'}")
     finally:
         server.terminate()
