@@ -10,7 +10,7 @@ import lazy_loader
 # CLI starts fast and a face cannot create an import cycle (docs/decisions/0017-package-faces.md).
 __getattr__, __dir__, __all__ = lazy_loader.attach(
     __name__,
-    submodules=["ledger"],  # repositories and modules used as a namespace
+    submodules=["ledger"],  # used as a namespace
     submod_attrs={
         "bundle": ["export_bundle"],
         "chromium": ["CHROMIUM_ARGS", "chromium_available", "chromium_path"],

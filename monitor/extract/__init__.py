@@ -11,7 +11,7 @@ import lazy_loader
 # CLI starts fast and a face cannot create an import cycle (docs/decisions/0017-package-faces.md).
 __getattr__, __dir__, __all__ = lazy_loader.attach(
     __name__,
-    submodules=["blocks"],  # repositories and modules used as a namespace
+    submodules=["blocks"],  # used as a namespace
     submod_attrs={
         "decoding": ["decode"],
         "extractor": ["EXTRACTOR_VERSION", "Extraction", "check_selectors", "extract", "sniff_kind"],

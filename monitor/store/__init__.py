@@ -12,7 +12,10 @@ import lazy_loader
 # CLI starts fast and a face cannot create an import cycle (docs/decisions/0017-package-faces.md).
 __getattr__, __dir__, __all__ = lazy_loader.attach(
     __name__,
-    submodules=["channel_secrets", "evidence_rows", "ledger", "notifications", "timestamps", "unsubscribe"],  # repositories and modules used as a namespace
+    # repositories and modules used as a namespace (``notifications.pending(...)``)
+    submodules=[
+        "change_filter", "channel_secrets", "evidence_rows", "ledger", "notifications", "timestamps", "unsubscribe",
+    ],
     submod_attrs={
         "capture_repository": ["last_warc_capture"],
         "database": [
@@ -22,7 +25,11 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
         "health": ["status_report"],
         "lock": ["DaemonLock"],
         "maintenance": ["maintain"],
-        "read_model": ["ChangeFilter", "MAX_SQL_INT", "NotFound", "Queries", "parse_id", "slugify"],
+        "change_filter": [
+            "EXPORT_INCLUDE", "MAX_SQL_INT", "ChangeFilter", "include_param", "parse_id", "parse_include",
+            "parse_month", "slugify",
+        ],
+        "read_model": ["NotFound", "Queries"],
         "schedule": [
             "CLAIM_LEASE_SECONDS", "claim_due", "claim_of", "next_due_at", "next_fetch_after_success",
             "open_claims", "release",

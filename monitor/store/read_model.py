@@ -9,7 +9,6 @@ import json
 import re
 import sqlite3
 import threading
-import unicodedata
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,39 +18,21 @@ from urllib.parse import quote
 import sqlite_utils
 
 from monitor.errors import PolicywatchError, StoreError
+from monitor.store.change_filter import CLASSES, MAX_SQL_INT, ChangeFilter, next_month, parse_id, slugify
 from monitor.store.database import Store, sha256_hex
 from monitor.store.health import status_report
+
+__all__ = ["CLASSES", "MAX_SQL_INT", "ChangeFilter", "NotFound", "Page", "Queries", "fts_query",
+           "open_readonly", "parse_id", "slugify"]
 
 PAGE_SIZE = 50
 SEARCH_PAGE_SIZE = 20
 # Deep offset pagination costs a scan; search results past this are not worth a reader's time.
 MAX_SEARCH_PAGES = 25
-CLASSES = ("material", "editorial", "noise")
-
-
-# SQLite integers are signed 64-bit: a larger id or cursor cannot exist, and binding one raises.
-MAX_SQL_INT = 2**63 - 1
-_DIGITS = re.compile(r"[0-9]{1,19}")
-
-
-def parse_id(value, default: int = 0) -> int:
-    """A non-negative integer from a hostile string (ASCII digits only, within SQLite's range),
-    or ``default``: "²", "-1", "1e9" and 20-digit numbers are not ids."""
-    text = str(value).strip() if value is not None else ""
-    if not _DIGITS.fullmatch(text):
-        return default
-    number = int(text)
-    return number if number <= MAX_SQL_INT else default
 
 
 class NotFound(PolicywatchError, LookupError):
     """The requested company, document, version or change does not exist."""
-
-
-def slugify(name: str | None) -> str:
-    """The URL form of a company name: ASCII lowercase words joined by dashes."""
-    text = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "company"
 
 
 def open_readonly(path: str | Path) -> sqlite3.Connection:
@@ -84,36 +65,6 @@ def _decode_change(row: sqlite3.Row, summarise: Callable[[dict], dict] | None) -
 
 
 @dataclass
-class ChangeFilter:
-    """Filters of the changes list (home page, API, CSV, feeds). Empty means all."""
-
-    klass: str = ""
-    min_severity: int = 0
-    topic: str = ""
-    company: str = ""  # a company slug
-    target_id: int = 0
-
-    @classmethod
-    def from_params(cls, params) -> "ChangeFilter":
-        """From a query string mapping; unknown or malformed values are ignored, not errors."""
-        klass = params.get("class", "")
-        try:
-            severity = max(0, min(3, int(params.get("severity") or 0)))
-        except ValueError:
-            severity = 0
-        target_id = parse_id(params.get("document"))
-        return cls(klass if klass in CLASSES else "", severity,
-                   (params.get("topic") or "").strip()[:40], slugify(params.get("company"))
-                   if params.get("company") else "", target_id)
-
-    def params(self) -> dict:
-        """The non-empty filters as query parameters."""
-        found = {"class": self.klass, "severity": self.min_severity or "", "topic": self.topic,
-                 "company": self.company, "document": self.target_id or ""}
-        return {key: value for key, value in found.items() if value}
-
-
-@dataclass
 class Page:
     """One page of a list, and how to get the next one."""
 
@@ -140,8 +91,9 @@ class Queries:
         self._technical = "v.technical" if "technical" in version_columns else "0"
         # Backfilled history (docs/backfill.md): a change's source is its new version's.
         self._source = "v.source" if "source" in version_columns else "'live'"
-        self._change_source = ("(SELECT sv.source FROM versions sv WHERE sv.id = c.to_version_id)"
-                               if "source" in version_columns else "'live'")
+        # A change is technical or backfilled as its new version (``tv``, joined by id) is.
+        self._change_technical = "tv.technical" if "technical" in version_columns else "0"
+        self._change_source = "tv.source" if "source" in version_columns else "'live'"
         conn.close()
 
     @property
@@ -247,8 +199,10 @@ class Queries:
                        "c.class, c.severity, c.topics, c.direction, c.evidence, c.chars_added, "
                        "c.chars_removed, c.classifier, t.company, t.doc_type, t.url")
 
-    def changes(self, where: ChangeFilter, before: int | None = None, size: int = PAGE_SIZE) -> Page:
-        """The newest changes matching the filter, ``size`` at a time, before a change id."""
+    _CHANGE_FROM = "FROM changes c JOIN targets t ON t.id = c.target_id JOIN versions tv ON tv.id = c.to_version_id"
+
+    def _change_clauses(self, where: ChangeFilter) -> tuple[list[str], list]:
+        """The SQL conditions of a filter (over ``c``, ``tv``), and their parameters."""
         clauses, params = [], []
         if where.klass:
             clauses.append("c.class = ?")
@@ -260,6 +214,14 @@ class Queries:
             # topics is a JSON list of plain words: a quoted substring match is exact.
             clauses.append("instr(c.topics, ?) > 0")
             params.append(json.dumps(where.topic))
+        if where.month:
+            # Stored stamps are ISO 8601: a month is a range of strings (and uses the index).
+            clauses.append("c.detected_at >= ? AND c.detected_at < ?")
+            params.extend([where.month, next_month(where.month)])
+        if "technical" not in where.include:
+            clauses.append(f"{self._change_technical} = 0")
+        if "backfilled" not in where.include:
+            clauses.append(f"{self._change_source} = 'live'")
         target_ids = []
         if where.company:
             target_ids = [row["id"] for row in self._all(
@@ -269,22 +231,53 @@ class Queries:
         if target_ids:
             clauses.append(f"c.target_id IN ({','.join('?' * len(target_ids))})")
             params.extend(target_ids)
+        return clauses, params
+
+    def changes(self, where: ChangeFilter, before: int | None = None, size: int = PAGE_SIZE) -> Page:
+        """The newest changes matching the filter, ``size`` at a time, after change ``before``.
+
+        Newest by date, not by id: a backfilled change (recorded today, dated when the archive
+        saw it) takes its place in time. ``before`` is a change id, the keyset cursor."""
+        clauses, params = self._change_clauses(where)
         if before:
-            clauses.append("c.id < ?")
-            params.append(before)
-        sql = (f"SELECT {self._CHANGE_COLUMNS}, {self._change_source} AS source "
-               f"FROM changes c JOIN targets t ON t.id = c.target_id"
-               f"{' WHERE ' + ' AND '.join(clauses) if clauses else ''} ORDER BY c.id DESC LIMIT ?")
+            cursor = self.conn.execute("SELECT detected_at FROM changes WHERE id = ?", [before]).fetchone()
+            # Row values compare (date, id) pairs in the index's order.
+            clauses.append("(c.detected_at, c.id) < (?, ?)")
+            params.extend([cursor[0] if cursor else "", before])
+        sql = (f"SELECT {self._CHANGE_COLUMNS}, {self._change_source} AS source, "
+               f"{self._change_technical} AS technical {self._CHANGE_FROM}"
+               f"{' WHERE ' + ' AND '.join(clauses) if clauses else ''} "
+               f"ORDER BY c.detected_at DESC, c.id DESC LIMIT ?")
         rows = [_decode_change(row, self._summarise) for row in self.conn.execute(sql, [*params, size + 1])]
         has_next = len(rows) > size
         rows = rows[:size]
         return Page(rows, next_before=rows[-1]["id"] if has_next else None, has_next=has_next)
 
+    def topic_months(self, first: str, last: str, include: frozenset) -> list[dict]:
+        """Material changes per topic and month, ``first`` to ``last`` (``YYYY-MM``, inclusive):
+        ``{topic, month, changes, companies}`` for each non-empty cell, over every company.
+
+        The same filter as the changes list, so a cell's count is what its link lists. One
+        grouped scan of the covering index ``changes(class, detected_at, target_id, topics)``,
+        each change counted once under each of its topics (``json_each``). A technical change is
+        never material (``monitor.record.recording``), so versions are joined only to leave out
+        backfilled ones."""
+        include = include | {"technical"}
+        clauses, params = self._change_clauses(ChangeFilter(klass="material", include=include))
+        clauses.append("c.detected_at >= ? AND c.detected_at < ?")
+        params.extend([first, next_month(last)])
+        versions = "" if "backfilled" in include else " JOIN versions tv ON tv.id = c.to_version_id"
+        return self._all(
+            "SELECT j.value AS topic, substr(c.detected_at, 1, 7) AS month, count(*) AS changes, "
+            "count(DISTINCT t.company) AS companies FROM changes c JOIN targets t ON t.id = c.target_id"
+            f"{versions} JOIN json_each(c.topics) j WHERE {' AND '.join(clauses)} GROUP BY j.value, month",
+            params)
+
     def change(self, change_id: int) -> dict:
         """One change with its document, both versions and its neighbours in the document."""
         row = self.conn.execute(
-            f"SELECT {self._CHANGE_COLUMNS}, c.hunks, {self._change_source} AS source FROM changes c "
-            f"JOIN targets t ON t.id = c.target_id WHERE c.id = ?", [change_id]).fetchone()
+            f"SELECT {self._CHANGE_COLUMNS}, c.hunks, {self._change_source} AS source, "
+            f"{self._change_technical} AS technical {self._CHANGE_FROM} WHERE c.id = ?", [change_id]).fetchone()
         if row is None:
             raise NotFound(f"change {change_id}")
         change = _decode_change(row, self._summarise)

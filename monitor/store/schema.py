@@ -205,6 +205,16 @@ def _add_readable_changes_view(db: sqlite_utils.Database) -> None:
         FROM changes c JOIN targets t ON t.id = c.target_id""")
 
 
+def _add_change_date_indexes(db: sqlite_utils.Database) -> None:
+    """Lists of changes newest by date (a backfilled change takes its place in time, not the top of
+    the list: docs/web.md), of all changes or a document's; and the trends page's scan of a range
+    of months' material changes, covered by the index (a change row is wide: evidence, hunks)."""
+    # if_not_exists: a database rolled back to an older schema by hand may still hold them.
+    db["changes"].create_index(["detected_at"], if_not_exists=True)
+    db["changes"].create_index(["target_id", "detected_at"], if_not_exists=True)
+    db["changes"].create_index(["class", "detected_at", "target_id", "topics"], if_not_exists=True)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _create_core_tables,
     _add_evidence,
@@ -220,6 +230,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _add_change_summaries,
     _add_ledger_format_2,
     _add_readable_changes_view,
+    _add_change_date_indexes,
 ]
 
 

@@ -23,8 +23,8 @@ from starlette.staticfiles import StaticFiles
 from monitor.compare import summary_of
 from monitor.config import reload
 from monitor.errors import StoreError
-from monitor.store import MAX_SQL_INT, ChangeFilter, NotFound, Queries, parse_id
-from monitor.web import api, feeds, glossary, pages, unsubscribe
+from monitor.store import EXPORT_INCLUDE, MAX_SQL_INT, ChangeFilter, NotFound, Queries, parse_id
+from monitor.web import api, feeds, glossary, pages, trends, unsubscribe
 from monitor.web.render import CSP, Links, make_environment
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -170,6 +170,7 @@ def create_app(db_path: str, base_url: str = "") -> SecurityHeaders:
     routes = [
         *_page_routes(queries, page, links_for), *_feed_routes(queries, env, links_for),
         *_api_routes(queries, links_for), *unsubscribe.routes(db_path, page), *glossary.routes(page),
+        *trends.routes(queries, page, links_for, conditional),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={
@@ -258,7 +259,8 @@ def _feed_routes(queries: Queries, env, links_for) -> list[Route]:
         etag = 'W/"' + hashlib.sha256(state.encode()).hexdigest()[:32] + '"'
         if _etag_matches(request, etag):
             return Response(status_code=304, headers={"etag": etag})
-        rows = feeds.csv_rows(queries, links_for(request), ChangeFilter.from_params(request.query_params))
+        rows = feeds.csv_rows(queries, links_for(request),
+                              ChangeFilter.from_params(request.query_params, EXPORT_INCLUDE))
         # The first batch is read before the 200 goes out: a failing query answers with an
         # error status, not a 200 and a truncated body.
         first = next(rows)
@@ -277,7 +279,7 @@ def _api_routes(queries: Queries, links_for) -> list[Route]:
     def api_changes(request: Request):
         params = request.query_params
         size = max(1, min(500, _int(params.get("limit"), 50)))
-        data = api.changes(queries, links_for(request), ChangeFilter.from_params(params),
+        data = api.changes(queries, links_for(request), ChangeFilter.from_params(params, EXPORT_INCLUDE),
                            _int(params.get("before")) or None, size)
         return conditional(request, json.dumps(data, ensure_ascii=False).encode("utf-8"), "application/json",
                            last_modified=_newest(data["items"]))

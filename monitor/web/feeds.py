@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from monitor.compare import bullet_lines
 from monitor.compare.classify import TOPICS
-from monitor.store import ChangeFilter, NotFound, Queries, slugify
+from monitor.store import EXPORT_INCLUDE, ChangeFilter, NotFound, Queries, slugify
 from monitor.web.render import Links
 
 FEED_ENTRIES = 50
@@ -23,20 +23,22 @@ EPOCH = "1970-01-01T00:00:00Z"
 
 def feed_filter(q: Queries, kind: str, key: str = "") -> tuple[ChangeFilter, str]:
     """The filter and title of a feed (``NotFound`` for an unknown company, document or topic)."""
+    # Backfilled history is listed at its archived date; technical re-extractions are not news.
+    listed = {"include": EXPORT_INCLUDE, "default_include": EXPORT_INCLUDE}
     if kind == "all":
-        return ChangeFilter(), "All changes"
+        return ChangeFilter(**listed), "All changes"
     if kind == "material":
-        return ChangeFilter(klass="material"), "Material changes"
+        return ChangeFilter(klass="material", **listed), "Material changes"
     if kind == "topic":
         if key not in TOPICS:
             raise NotFound(f"topic {key}")
-        return ChangeFilter(topic=key), f"Changes about {key}"
+        return ChangeFilter(topic=key, **listed), f"Changes about {key}"
     if kind == "company":
         company = q.company_targets(slugify(key))[0]["company"]
-        return ChangeFilter(company=slugify(key)), f"Changes at {company}"
+        return ChangeFilter(company=slugify(key), **listed), f"Changes at {company}"
     if kind == "document":
         target = q.target(int(key))
-        return ChangeFilter(target_id=target["id"]), f"{target['company']} — {target['doc_type']}"
+        return ChangeFilter(target_id=target["id"], **listed), f"{target['company']} — {target['doc_type']}"
     raise NotFound(f"feed {kind}")
 
 
@@ -52,8 +54,8 @@ def atom(env, q: Queries, links: Links, kind: str, key: str = "") -> str:
     self_url = links.absolute(links.feed(kind, key))
     return env.get_template("atom.xml").render(
         title=f"policywatch: {title}", self_url=self_url, links=links, changes=changes,
-        # The newest entry's time, not the first's: a backfilled change of 2024 may have the
-        # highest id.
+        # The newest entry's time (entries are newest first by date; max() keeps it true
+        # whatever the order).
         updated=_atom_time(max(c["detected_at"] for c in changes)) if changes else EPOCH, atom_time=_atom_time,
         bullet_lines=bullet_lines)
 

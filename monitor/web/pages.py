@@ -5,7 +5,7 @@ render the same templates; only the ``Links`` differ.
 """
 
 from monitor.compare.classify import TOPICS
-from monitor.store import ChangeFilter, NotFound, Queries
+from monitor.store import ChangeFilter, NotFound, Queries, change_filter
 from monitor.web.glossary import evidence_groups
 from monitor.web.render import citation, diff_views
 
@@ -13,10 +13,22 @@ from monitor.web.render import citation, diff_views
 HOME_COMPANIES = 60
 
 
+INCLUDE_LABELS = {"backfilled": "backfilled changes (Wayback Machine, Open Terms Archive)",
+                  "technical": "technical re-extractions"}
+
+
+def include_links(where: ChangeFilter) -> list[dict]:
+    """The home page's "show/hide backfilled, technical" switches: each one's filter parameters."""
+    return [{"kind": kind, "label": label, "shown": kind in where.include,
+             "params": where.with_include(where.include ^ {kind})} for kind, label in INCLUDE_LABELS.items()]
+
+
 def home(q: Queries, where: ChangeFilter, before: int | None = None) -> dict:
-    """Latest changes (filtered) and the A–Z index of companies."""
+    """Latest changes (filtered; live changes unless ``where.include`` adds technical or
+    backfilled ones) and the A–Z index of companies."""
     return {"title": "Latest changes", "changes": q.changes(where, before), "filters": where,
-            "letters": q.letters(), "topics": TOPICS, "companies": q.companies(size=HOME_COMPANIES)}
+            "include_links": include_links(where), "letters": q.letters(), "topics": TOPICS,
+            "companies": q.companies(size=HOME_COMPANIES)}
 
 
 def companies(q: Queries, letter: str = "", page: int = 1) -> dict:
@@ -26,10 +38,10 @@ def companies(q: Queries, letter: str = "", page: int = 1) -> dict:
 
 
 def company(q: Queries, slug: str) -> dict:
-    """A company's documents and its latest changes."""
+    """A company's documents and its latest changes, backfilled and technical ones too (labelled)."""
     targets = q.company_targets(slug)
     return {"title": targets[0]["company"], "company": targets[0]["company"], "slug": slug,
-            "targets": targets, "changes": q.changes(ChangeFilter(company=slug), size=20)}
+            "targets": targets, "changes": q.changes(ChangeFilter(company=slug, include=change_filter.ALL), size=20)}
 
 
 def document(q: Queries, target_id: int, page: int = 1) -> dict:

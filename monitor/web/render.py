@@ -78,6 +78,12 @@ class Links:
     def csv(self, filters: dict | None = None) -> str:
         return self._q("/export/changes.csv", filters or {})
 
+    def trends(self, params: dict | None = None) -> str:
+        return self._q("/trends/", params or {})
+
+    def trends_csv(self, params: dict | None = None) -> str:
+        return self._q("/trends.csv", params or {})
+
     def api(self, path: str = "") -> str:
         return f"{self.prefix}/api/{path}"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from monitor.compare import summary_of
 from monitor.compare.classify import TOPICS
-from monitor.store import ChangeFilter, Queries
+from monitor.store import EXPORT_INCLUDE, ChangeFilter, Queries
 from monitor.web import feeds, glossary, pages
 from monitor.web.render import Links, make_environment
 
@@ -120,7 +120,9 @@ def build(db_path: str, out_dir: str | Path, base_url: str) -> dict:
         writer.write(links.feed(kind), feeds.atom(env, q, links, kind))
     for topic in TOPICS:
         writer.write(links.feed("topic", topic), feeds.atom(env, q, links, "topic", topic))
-    writer.write(links.csv(), "".join(feeds.csv_rows(q, links, everything)))
+    # The same rows as the live /export/changes.csv without parameters.
+    exported = ChangeFilter(include=EXPORT_INCLUDE, default_include=EXPORT_INCLUDE)
+    writer.write(links.csv(), "".join(feeds.csv_rows(q, links, exported)))
     render(links.glossary(), "glossary.html", glossary.context())
     render(f"{links.prefix}/404.html", "error.html", {"title": "Not found", "message": "No such page."})
     return {"files": writer.files}

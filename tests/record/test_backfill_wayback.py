@@ -240,7 +240,9 @@ def test_web_and_feeds_show_the_source(archive, cli, db_path):
         assert "from the Wayback Machine, archived 2019-01-05" in timeline
         assert "from the Wayback Machine, archived 2021-01-01" in timeline
         assert "from the Wayback Machine, archived 2019-06-01" in get("/change/1/")
-        assert "from the Wayback Machine, archived 2019-06-01" in get("/")
+        # Latest changes lists live ones; the filter shows the backfilled history, labelled.
+        assert "archived 2019-06-01" not in get("/")
+        assert "backfilled from the Wayback Machine, archived 2019-06-01" in get("/?include=backfilled")
         assert "Backfilled history from the Wayback Machine, archived 2019-06-01" in get("/feeds/all.atom")
         api = json.loads(get("/api/changes"))
         assert {c["source"] for c in api["items"]} == {"wayback"}

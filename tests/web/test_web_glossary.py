@@ -7,9 +7,8 @@ from html.parser import HTMLParser
 import pytest
 from markupsafe import escape
 
-from monitor.compare import word_diff
+from monitor.compare import summary_of, word_diff
 from monitor.compare.classify import rule_glossary
-from monitor.compare.summary import summary_of
 from monitor.store import Queries
 from monitor.web import glossary, pages
 from monitor.web.render import Links, inline, make_environment, side_by_side
