@@ -6,7 +6,8 @@ new_sentence/topics/severity`` are read.
 """
 
 from monitor.compare import summary_of
-from monitor.permalinks import change_path, unsubscribe_path
+from monitor.compare.classify import explain
+from monitor.permalinks import change_path, glossary_path, unsubscribe_path
 from monitor.store import unsubscribe
 
 
@@ -21,6 +22,15 @@ def unsubscribe_url(base_url: str, db_path: str, subscription_id: int) -> str:
     if not base_url:
         return ""
     return f"{base_url.rstrip('/')}{unsubscribe_path(subscription_id, unsubscribe.token(db_path, subscription_id))}"
+
+
+def _evidence_view(item: dict, base_url: str) -> dict:
+    """A sentence of the evidence with its rule in words (the glossary's one line) and, with a
+    base URL, the rule's entry on the web's glossary page."""
+    entry = explain(item.get("rule", ""))
+    rule_url = f"{base_url.rstrip('/')}{glossary_path(entry.anchor)}" if entry and base_url else ""
+    return {"sentence": item.get("sentence", ""), "rule": item.get("rule", ""), "side": item.get("side", ""),
+            "explains": entry.explains if entry else "", "rule_url": rule_url}
 
 
 def _hunk_view(hunk: dict) -> dict:
@@ -72,8 +82,7 @@ def change_context(change: dict, target: dict, subscription: dict, *, base_url: 
         return {
             "change": _change_view(change), "target": _target_view(target),
             "subscription": _subscription_view(subscription),
-            "evidence": [{"sentence": e.get("sentence", ""), "rule": e.get("rule", ""),
-                          "side": e.get("side", "")} for e in evidence[:shown]],
+            "evidence": [_evidence_view(e, base_url) for e in evidence[:shown]],
             "hunks": hunks[:shown], "more_hunks": max(0, len(hunks) - shown),
             "diff_url": diff_url(base_url, change["id"]),
             "show_command": f"policywatch show {change['id']}", "idempotency_key": key,

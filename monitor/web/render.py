@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 
 from monitor.compare import DELETE, EQUAL, elide, word_diff
 from monitor.compare.classify import explain, is_material, rule_key
-from monitor.permalinks import change_path
+from monitor.permalinks import change_path, glossary_path
 
 # Unchanged text around an edit that the diff views keep (rows side by side, characters inline).
 CONTEXT_ROWS = 2
@@ -92,7 +92,7 @@ class Links:
 
     def glossary(self, rule: str = "") -> str:
         """The glossary page, or a rule's entry on it (``#rule-<family>``)."""
-        return f"{self.prefix}/glossary/" + (f"#rule-{rule_key(rule)}" if rule else "")
+        return self.prefix + glossary_path(f"rule-{rule_key(rule)}" if rule else "")
 
 
 def _strip_control(value):

@@ -5,6 +5,7 @@ import sqlite3
 import pytest
 
 import notify
+from monitor.compare.classify import explain
 from monitor.store import open_store
 from notify import channels
 from notify.messages import change_context, sample_context_for
@@ -115,3 +116,25 @@ def test_channel_limits_are_respected():
     _, tiny = render_message("alert", context_for, "html", body_limit=300)
     assert len(tiny) <= 300 and "cut to fit" in tiny
     assert tiny.count("<") == tiny.count(">")  # no half tag
+
+
+@pytest.mark.parametrize("base_url", ["https://watch.example", ""])
+def test_an_alert_says_what_each_rule_means_and_links_its_glossary_entry(base_url):
+    """The "Why" of an alert names each rule in words (the glossary's line) and, with a base URL,
+    links its entry on the web's glossary page; an id carrying a value links to its family."""
+    change = {"id": 7, "class": "material", "severity": 3, "direction": "expands", "topics": ["sale"],
+              "evidence": [{"sentence": "We do not sell your data.", "rule": "negation-removed", "side": "old"},
+                           {"sentence": "Colour is now color.", "rule": "variant-seen:12", "side": "new"}],
+              "hunks": []}
+    target = {"id": 1, "company": "Acme", "doc_type": "Privacy Policy", "url": "https://acme.example/p"}
+    context = change_context(change, target, {"id": 1}, base_url=base_url, max_items=5)
+    _, html = render_message("alert", context, "html")
+    _, markdown = render_message("alert", context, "markdown")
+    removed, variant = explain("negation-removed"), explain("variant-seen:12")
+    assert removed and variant and removed.explains in html
+    link = "https://watch.example/glossary/#rule-negation-removed"
+    if base_url:
+        assert f'<a href="{link}"><samp>negation-removed</samp></a>' in html
+        assert f"(https://watch.example/glossary/#{variant.anchor})" in markdown and f"({link})" in markdown
+    else:
+        assert "/glossary/" not in html and "/glossary/" not in markdown
