@@ -106,7 +106,8 @@ def run_policywatch(db: Path, count: int, expect: str, profile: Path | None = No
         before = connection.execute("SELECT coalesce(max(id), 0) FROM captures").fetchone()[0]
     command = [sys.executable, "-m", "monitor.cli.main", "crawl", "--all", "--no-notify"]
     if profile:
-        command = [str(ROOT / ".venv/bin/py-spy"), "record", "--rate", "200", "--format", "raw", *(["--idle"] if os.environ.get("PYSPY_IDLE") else []),
+        idle = ["--idle"] if os.environ.get("PYSPY_IDLE") else []
+        command = [str(ROOT / ".venv/bin/py-spy"), "record", "--rate", "200", "--format", "raw", *idle,
                    "-o", str(profile), "--", *command]
     wall, done = timed(command, {"POLICYWATCH_DB": str(db)})
     if done.returncode != 0:

@@ -12,8 +12,9 @@ SNAPSHOTS_DIR defaults to tests/fixtures/snapshots; the developers' full set is
 
 A group is *stable and complete* when its files extract to byte-identical text that differs from
 the other groups' (unless they differ only in links/format) and keeps ≥ 80% of OTA's words.
-``--folds`` (``--only-folds``: nothing else) adds a leave-one-run-out view of the ``blocks`` thresholds: for each run, the
-thresholds that score best on the other runs, and how the held-out run does with them.
+``--folds`` (``--only-folds``: nothing else) adds a leave-one-run-out view of the ``blocks``
+thresholds: for each run, the thresholds that score best on the other runs, and how the
+held-out run does with them.
 Also printed: median extraction time per page, per detector (``--quick`` skips the baselines).
 """
 

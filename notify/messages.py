@@ -46,8 +46,9 @@ def _summary_view(change: dict) -> dict:
 
 
 def _change_view(change: dict) -> dict:
-    return {"summary": _summary_view(change), "id": change["id"], "class": change["class"], "severity": change["severity"] or 0,
-            "direction": change.get("direction") or "none", "topics": list(change.get("topics") or []),
+    return {"summary": _summary_view(change), "id": change["id"], "class": change["class"],
+            "severity": change["severity"] or 0, "direction": change.get("direction") or "none",
+            "topics": list(change.get("topics") or []),
             "detected_at": change.get("detected_at") or ""}
 
 

@@ -43,8 +43,8 @@ def subscribe(ctx, apprise_url, company, doc_type, topic, min_severity, class_fi
     unknown = sorted(set(topic) - set(TOPICS))
     if unknown:
         raise InputError(f"unknown topic(s) {', '.join(unknown)}; known: {', '.join(TOPICS)}")
-    added = add_subscription(open_cli_store(ctx, create=True), apprise_url, name=name, companies=company, doc_types=doc_type,
-                             topics=topic, min_severity=min_severity, class_filter=class_filter,
+    added = add_subscription(open_cli_store(ctx, create=True), apprise_url, name=name, companies=company,
+                             doc_types=doc_type, topics=topic, min_severity=min_severity, class_filter=class_filter,
                              digest=digest, fmt=fmt, operator=operator)
     if as_json:
         emit_json(added)

@@ -115,7 +115,8 @@ def run_demo(workdir: Path, console: Console) -> dict:
                 console.print(f"  {item.capture.url} → {item.recorded.outcome}")
             console.rule("3. The companies edit their policies")
             _edit(site_dir / "micromart-privacy.html", *MATERIAL_EDIT)
-            console.print("  Micromart: \"We do not sell … to outside parties\" → \"We may share … with advertising partners\"")
+            console.print("  Micromart: \"We do not sell … to outside parties\" → "
+                          "\"We may share … with advertising partners\"")
             _edit(site_dir / "micromax-privacy-2012.html", *DATE_EDIT)
             console.print(f"  Micromax: only its date line: {DATE_EDIT[0]!r} → {DATE_EDIT[1]!r}")
             console.rule("4. Second crawl")

@@ -63,9 +63,11 @@ def ledger_group():
 @click.option("--tsa", "tsa_url", default=None, metavar="URL",
               help="The timestamp authority (env POLICYWATCH_TSA_URL); user:password@ is sent as basic auth.")
 @_TSA_CA_OPTION
-@click.option("--timeout", default=None, type=float, help="Seconds to wait for the TSA (env POLICYWATCH_TSA_TIMEOUT; 10).")
+@click.option("--timeout", default=None, type=float,
+              help="Seconds to wait for the TSA (env POLICYWATCH_TSA_TIMEOUT; 10).")
 @click.option("--force", is_flag=True, help="Ask again even if this TSA already timestamped the head.")
-@click.option("--json", "as_json", is_flag=True, help="Print the stored timestamp as one JSON object (seq, entry_hash, tsa_url, gen_time, …).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the stored timestamp as one JSON object (seq, entry_hash, tsa_url, gen_time, …).")
 @click.pass_context
 def ledger_timestamp(ctx, tsa_url, tsa_ca, timeout, force, as_json):
     """Get an RFC 3161 token over the ledger's head from a timestamp authority and store it.

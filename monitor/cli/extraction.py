@@ -16,7 +16,8 @@ from monitor.targets import add_planned, plan_import
 
 @click.command(cls=PolicywatchCommand)
 @click.option("--target", "target_id", type=int, default=None, help="Only this target id.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list with one object per target (target_id, outcome, error, …).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON list with one object per target (target_id, outcome, error, …).")
 @click.pass_context
 def reextract_command(ctx, target_id, as_json):
     """Rebuild versions from stored snapshots after an extractor or selector change.
@@ -36,7 +37,8 @@ def reextract_command(ctx, target_id, as_json):
 @click.command(cls=PolicywatchCommand)
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--every", default=None, help="Fetch interval for targets that give none (default 1d).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: added (the new targets), skipped and warnings.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object: added (the new targets), skipped and warnings.")
 @click.pass_context
 def import_command(ctx, file, every, as_json):
     """Add targets from a YAML catalogue or Open Terms Archive declarations (a file or a folder).

@@ -45,7 +45,8 @@ def target_add(ctx, url, company, doc_type, select, remove, every, as_json):
     """Watch URL as COMPANY's document."""
     every_seconds = parse_interval(every)
     check_new_target(url, company, list(select), list(remove))  # a refused target creates no database
-    added = open_cli_store(ctx, create=True).add_target(url, company, doc_type, list(select), list(remove), every_seconds)
+    added = open_cli_store(ctx, create=True).add_target(url, company, doc_type, list(select), list(remove),
+                                                        every_seconds)
     if as_json:
         emit_json(added)
     err.print(f"added target {added['id']}: {added['company']} — {added['doc_type']} ({added['url']})",

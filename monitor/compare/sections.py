@@ -43,7 +43,8 @@ _ENUMERATION = re.compile(r"^(?:(?:section|article|part|chapter)\s+)?(?:\(?[0-9i
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 # Raw HTML left in the Markdown (an anchor with its attributes, a <br>): markup, like links.
 # Attribute values may come with typographic quotes (a CMS "smartened" them).
-_HTML_TAG = re.compile(r"</?[a-zA-Z][\w:-]*(?:\s+[\w:-]+(?:\s*=\s*(?:[\"“”][^\"“”]*[\"“”]|'[^']*'|[^\s>]+))?)*\s*/?>")
+_HTML_TAG = re.compile(r"</?[a-zA-Z][\w:-]*"
+                       r"(?:\s+[\w:-]+(?:\s*=\s*(?:[\"“”][^\"“”]*[\"“”]|'[^']*'|[^\s>]+))?)*\s*/?>")
 
 
 @dataclass

@@ -239,7 +239,8 @@ def _bullet(group: dict, severity_default: int, limits: dict, quote_limit: int) 
     details = []
     for other in items[1:]:
         other_spec = _spec(other.get("rule", ""))
-        if other_spec.get("detail") and (other.get("rule") != lead.get("rule") or other.get("topics") != lead.get("topics")):
+        differs = other.get("rule") != lead.get("rule") or other.get("topics") != lead.get("topics")
+        if other_spec.get("detail") and differs:
             detail = _fill(_phrase(other_spec, other, "detail"),
                            _fields(group["hunk"], other, limits, quote_limit))
             if detail not in details:

@@ -121,7 +121,8 @@ def _write_bundle(store: Store, out: Path, targets: list[dict], *, company, doc_
                 for delivery in evidence_rows.sent_deliveries(db, change["id"]):
                     entry = entries_by_ref.get(("delivery", delivery["id"]))
                     manifest["deliveries"].append({
-                        **{k: delivery[k] for k in ("id", "change_id", "subscription_id", "idempotency_key", "sent_at")},
+                        **{k: delivery[k]
+                           for k in ("id", "change_id", "subscription_id", "idempotency_key", "sent_at")},
                         "channel": ledger.delivery_channel(db, delivery["subscription_id"]),
                         "recipient": (_bound(entry) or {}).get(
                             "recipient", ledger.delivery_recipient(db, delivery["subscription_id"])),

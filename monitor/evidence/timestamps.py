@@ -114,7 +114,8 @@ def request_token(url: str, line: bytes, entry_hash: str, *, timeout: float = DE
     except requests.RequestException as error:
         raise TimestampError(f"timestamp authority {shown} {_network_reason(error)}") from error
     if len(body) > MAX_REPLY_BYTES:
-        raise TimestampError(f"timestamp authority {shown} sent more than {MAX_REPLY_BYTES} bytes: not a timestamp reply")
+        raise TimestampError(f"timestamp authority {shown} sent more than {MAX_REPLY_BYTES} bytes: "
+                             "not a timestamp reply")
     try:
         info = tsp.check_token(body, entry_hash, trusted, nonce=request.nonce)
     except tsp.TokenRefused as refused:

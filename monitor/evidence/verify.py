@@ -117,7 +117,8 @@ def _check_version(bundle: Path, version: dict, entries_by_seq: dict) -> None:
         derived = extract(response["body"], content_type, url=version["capture"]["final_url"] or version["url"],
                           select=version["select"], remove=version["remove"]).text
     except ExtractionError as error:
-        raise BundleBroken(f"{label}: cannot re-derive the text from WARC record {warc['record_id']}: {error}") from error
+        raise BundleBroken(f"{label}: cannot re-derive the text from WARC record "
+                           f"{warc['record_id']}: {error}") from error
     if hashlib.sha256(derived.encode("utf-8")).hexdigest() != version["text_sha256"]:
         raise BundleBroken(f"{label}: text does not re-derive from WARC record {warc['record_id']}")
 

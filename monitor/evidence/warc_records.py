@@ -306,7 +306,8 @@ def parse_records(data: bytes) -> list[dict]:
             records.append({
                 "type": record.rec_type, "id": record_id,
                 "uri": record.rec_headers.get_header("WARC-Target-URI"),
-                "status": int(record.http_headers.get_statuscode()) if record.http_headers and record.rec_type == "response" else None,
+                "status": int(record.http_headers.get_statuscode())
+                if record.http_headers and record.rec_type == "response" else None,
                 "headers": dict(record.http_headers.headers) if record.http_headers else {},
                 "warc_headers": dict(record.rec_headers.headers),
                 "body": body,

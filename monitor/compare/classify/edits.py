@@ -273,7 +273,8 @@ def judge_replace(hunk: dict, rules: Rules, document: Document | None = None) ->
     _narrowed_scope(e, found)
     _places_conditions_and_lists(e, found, document)
     if found.evidence:
-        severity = 1 if found.low_severity or found.low_severity_entity else max(rules.topic(t).severity for t in found.topics)
+        low = found.low_severity or found.low_severity_entity
+        severity = 1 if low else max(rules.topic(t).severity for t in found.topics)
         if any(item["rule"] == "negation-removed" for item in found.evidence):
             severity = 3
         return make_verdict("material", found.topics, combine(found.directions), severity, found.evidence)

@@ -72,7 +72,8 @@ def place_changes(hunk: dict, rules: Rules) -> list[tuple]:
     removed = bool(set(before) - set(after))
     side = "new" if added else "old"
     if rules.residency_context.search(context):
-        topic = "rights" if rules.rights_context.search(context) and "rights" in topics_in(context, rules) else "audiences"
+        rights = rules.rights_context.search(context) and "rights" in topics_in(context, rules)
+        topic = "rights" if rights else "audiences"
         direction = "restricts" if added and not removed else "expands" if removed and not added else "mixed"
         if topic == "audiences":
             direction = "none"

@@ -155,7 +155,8 @@ def judge_hunk(hunk: dict, rules: Rules | None = None, document: Document | None
             return make_verdict(evidence=[cite(hunk, "new", f"review:translated {old_language}->{new_language}", [])])
     if hunk["op"] == "replace":
         section = hunk.get("section", "")
-        if is_change_note(hunk["old_sentence"], section, rules) and is_change_note(hunk["new_sentence"], section, rules):
+        if is_change_note(hunk["old_sentence"], section, rules) and \
+                is_change_note(hunk["new_sentence"], section, rules):
             return make_verdict(evidence=[cite(hunk, "new", "change-note", [])])
         if out_of_scope(hunk["old_sentence"], section, rules) and out_of_scope(hunk["new_sentence"], section, rules):
             return make_verdict(evidence=[cite(hunk, "new", "out-of-scope", [])])
