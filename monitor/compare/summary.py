@@ -364,17 +364,3 @@ def of(change: dict) -> dict:
 def with_summary(change: dict) -> dict:
     """A change row (as the store reads it) with ``summary`` current (see ``of``)."""
     return {**change, "summary": of(change)}
-
-
-def refresh(store, batch: int = 500) -> int:
-    """Store current summaries for every change whose summary is missing or stale, one
-    transaction a batch of ``batch`` changes; return how many."""
-    current, updated, last = version(), 0, 0
-    while True:
-        rows = store.change_summary_rows(last, batch)
-        if not rows:
-            return updated
-        last = rows[-1]["id"]
-        stale = [row for row in rows if not row["summary"] or json.loads(row["summary"]).get("version") != current]
-        store.set_summaries([(row["id"], summary_json(row)) for row in stale])
-        updated += len(stale)

@@ -240,8 +240,8 @@ def _numeric_defaults(table: sqlite_utils.db.Table) -> dict:
 
 def _declare_foreign_keys(db: sqlite_utils.Database) -> None:
     """Declare ``FOREIGN_KEYS`` not yet declared: sqlite-utils rebuilds each table (``transform``:
-    copy, drop, rename, indexes re-created; views are left as they are and still answer). It does not keep a
-    table's triggers (the full-text index's on ``versions``), so they are re-created here. Runs
+    copy, drop, rename, indexes re-created; views are left as they are and still answer). It
+    does not keep a table's triggers (the full-text index's on ``versions``): re-created here. Runs
     with foreign keys off (``migrate``): rows that already point nowhere are kept, and named in a
     warning (``PRAGMA foreign_key_check`` lists them), never refused or deleted."""
     tables = sorted({table for table, *_ in FOREIGN_KEYS})
@@ -254,10 +254,19 @@ def _declare_foreign_keys(db: sqlite_utils.Database) -> None:
                    if name == table and (column, other, key) not in declared]
         if missing:
             db[table].transform(add_foreign_keys=missing, defaults=_numeric_defaults(db[table]))
+    # Deleting a parent row makes SQLite look for its children. Snapshots are the only parents
+    # ever deleted (``maintain --prune-unchanged-days``): unindexed, each delete scanned every
+    # version (0.3 s a snapshot at 100,000 versions; 0.02 ms with the index).
+    db["versions"].create_index(["snapshot_sha256"], if_not_exists=True)
     kept = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
     for name, sql in triggers:
         if name not in kept:
             db.execute(sql)
+    _warn_of_dangling_rows(db)
+
+
+def _warn_of_dangling_rows(db: sqlite_utils.Database) -> None:
+    """Name, by foreign key, the rows that point to rows that do not exist (none, normally)."""
     dangling: dict[str, int] = {}
     for table, _rowid, parent, _fk in db.execute("PRAGMA foreign_key_check").fetchall():
         dangling[f"{table} → {parent}"] = dangling.get(f"{table} → {parent}", 0) + 1
