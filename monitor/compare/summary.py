@@ -8,7 +8,8 @@ term), then document order. Each bullet is marked ``added``, ``removed`` or ``ch
 quotes the changed words, cut at a word boundary.
 
 The summary is stored with the change (``changes.summary``, JSON) and re-derived when read if
-the phrasing changed since (``version``). Quoted text is crawled text, kept plain here: every
+the phrasing changed since (``version``); ``policywatch summaries rebuild``
+(``monitor.record.summaries``) rewrites the stored ones. Quoted text is crawled text, kept plain here: every
 surface escapes it for its medium.
 """
 

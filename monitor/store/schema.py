@@ -183,7 +183,8 @@ def _move_channel_secrets_out(db: sqlite_utils.Database) -> None:
 def _add_change_summaries(db: sqlite_utils.Database) -> None:
     """A plain-language summary of each change (``monitor.compare.summary``, JSON): derived from the
     evidence, so not in the ledger's hash. Existing changes get theirs when read (a stale or
-    missing summary is re-derived), not here: a big store would wait minutes on open."""
+    missing summary is re-derived) or from ``policywatch summaries rebuild``, not here: a big
+    store would wait minutes on open."""
     db["changes"].add_column("summary", str)
 
 
