@@ -90,12 +90,14 @@ def generate(path: Path, docs: int, versions: int, seed: int = 5) -> None:
                        "headers, content_type, body_sha256, body_size, elapsed_ms, outcome, version_id) "
                        "VALUES (?, ?, ?, ?, ?, ?, 200, '{}', 'text/html', ?, ?, 100, ?, ?)",
                        [capture_id, target_id, when, when, url, url, digest, len(body),
-                        "new-version" if number else "first-version", version_id])
+                        "new-version" if number else "first-version", None])
             db.execute("INSERT INTO versions (id, target_id, text, text_sha256, compare_sha256, "
                        "snapshot_sha256, capture_id, first_seen_at, last_seen_at, extractor_version, "
                        "chain_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'bench', '')",
                        [version_id, target_id, text, sha256_hex(text), sha256_hex(text.lower()),
                         digest, capture_id, when, when])
+            # As recording does: the capture names its version once the version exists (foreign keys).
+            db.execute("UPDATE captures SET version_id = ? WHERE id = ?", [version_id, capture_id])
             if previous is not None:
                 change_id += 1
                 klass = rng.choice(["material"] * 2 + ["editorial"] * 4 + ["noise"] * 4)

@@ -1,4 +1,4 @@
-"""Commands for extraction upkeep: ``reextract`` and ``target import``.
+"""Commands for extraction upkeep: ``reextract``, ``summaries rebuild`` and ``target import``.
 
 Thin, as every command: parse arguments, call one library function, print.
 """
@@ -9,8 +9,9 @@ from pathlib import Path
 import click
 
 from monitor.cli.common import emit_json, open_cli_store
-from monitor.cli.options import PolicywatchCommand
-from monitor.record import reextract
+from monitor.cli.options import PolicywatchCommand, PolicywatchCommandGroup
+from monitor.cli.views_ops import rebuild_sentence
+from monitor.record import DEFAULT_BATCH, rebuild_summaries, reextract
 from monitor.targets import add_planned, plan_import
 
 
@@ -32,6 +33,32 @@ def reextract_command(ctx, target_id, as_json):
         click.echo(f"target {result.target_id}: {result.outcome}{detail}", err=True)
     failed = [r for r in results if r.outcome == "error"]
     sys.exit(1 if failed else 0)
+
+
+@click.group(cls=PolicywatchCommandGroup)
+def summaries_group():
+    """Bring the plain-language summaries stored with each change up to date."""
+
+
+@summaries_group.command("rebuild")
+@click.option("--missing-only", is_flag=True, help="Only changes with no stored summary (recorded before "
+              "summaries existed); by default every change, so stale phrasing is rewritten too.")
+@click.option("--dry-run", is_flag=True, help="Count what would be rewritten; write nothing.")
+@click.option("--batch", type=click.IntRange(1), default=DEFAULT_BATCH, show_default=True,
+              help="Changes per transaction.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Also print the counts as one JSON object (checked, missing, rebuilt, dry_run, missing_only).")
+@click.pass_context
+def summaries_rebuild_command(ctx, missing_only, dry_run, batch, as_json):
+    """Re-derive each change's summary from its stored evidence; write those that differ.
+
+    Idempotent (a second run writes nothing); one transaction a batch, each waiting for the
+    writer lock like any write, so it may run beside the daemon.
+    """
+    report = rebuild_summaries(open_cli_store(ctx), missing_only=missing_only, dry_run=dry_run, batch=batch)
+    if as_json:
+        emit_json(report.as_json())
+    click.echo(rebuild_sentence(report), err=True)
 
 
 @click.command(cls=PolicywatchCommand)

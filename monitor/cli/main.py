@@ -91,6 +91,8 @@ COMMANDS = {
                              "json://, slack://, matrix://… see apprise's wiki)."),
     "subscriptions": LazyCommand("monitor.cli.alerts:subscriptions",
                                  "List subscriptions (apprise URLs redacted) with their outbox counts."),
+    "summaries": LazyCommand("monitor.cli.extraction:summaries_group",
+                             "Bring the plain-language summaries stored with each change up to date."),
     "target": LazyCommand("monitor.cli.targets:target", "Add, edit, list and remove watched documents."),
     "unsubscribe": LazyCommand("monitor.cli.alerts:unsubscribe",
                                "Stop a subscription; its waiting alerts are cancelled, its history kept."),

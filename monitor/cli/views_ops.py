@@ -1,4 +1,4 @@
-"""What ``policywatch status`` and ``maintain`` print for a person (their ``--json`` prints the
+"""What ``policywatch status``, ``maintain`` and ``summaries rebuild`` print for a person (their ``--json`` prints the
 dicts these read). Names and errors come from crawled pages and users: they go into rich
 ``Text``, never into markup, so ``[/]`` in a company name prints as it is."""
 
@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from monitor.cli.options import one_line
+from monitor.record import SummaryRebuild
 
 
 def human_size(count: int) -> str:
@@ -87,3 +88,12 @@ def maintenance_sentences(result: dict, keep_days: int | None) -> list[str]:
     if result["integrity"] == "ok":
         sentences.append("The integrity check found no problem.")
     return sentences
+
+
+def rebuild_sentence(report: SummaryRebuild) -> str:
+    """``summaries rebuild``'s one line: what was checked, rewritten and left alone."""
+    which = "change(s) without a summary" if report.missing_only else "change(s)"
+    rewritten = "would be rewritten" if report.dry_run else "rewritten"
+    line = (f"summaries: {report.checked} {which} checked, {report.rebuilt} {rewritten} "
+            f"({report.missing} had none), {report.checked - report.rebuilt} already current")
+    return line + ("; dry run, nothing written" if report.dry_run else "")

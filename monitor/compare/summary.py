@@ -8,7 +8,8 @@ term), then document order. Each bullet is marked ``added``, ``removed`` or ``ch
 quotes the changed words, cut at a word boundary.
 
 The summary is stored with the change (``changes.summary``, JSON) and re-derived when read if
-the phrasing changed since (``version``). Quoted text is crawled text, kept plain here: every
+the phrasing changed since (``version``); ``policywatch summaries rebuild``
+(``monitor.record.summaries``) rewrites the stored ones. Quoted text is crawled text, kept plain here: every
 surface escapes it for its medium.
 """
 
@@ -365,17 +366,3 @@ def summary_of(change: dict) -> dict:
 def with_summary(change: dict) -> dict:
     """A change row (as the store reads it) with ``summary`` current (see ``summary_of``)."""
     return {**change, "summary": summary_of(change)}
-
-
-def refresh(store, batch: int = 500) -> int:
-    """Store current summaries for every change whose summary is missing or stale, one
-    transaction a batch of ``batch`` changes; return how many."""
-    current, updated, last = version(), 0, 0
-    while True:
-        rows = store.change_summary_rows(last, batch)
-        if not rows:
-            return updated
-        last = rows[-1]["id"]
-        stale = [row for row in rows if not row["summary"] or json.loads(row["summary"]).get("version") != current]
-        store.set_summaries([(row["id"], summary_json(row)) for row in stale])
-        updated += len(stale)

@@ -18,6 +18,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
         "capture": ["Capture", "Confirmation", "Prepared"],
         "recording": ["Recorded", "record_capture"],
         "reextract": ["TECHNICAL_CLASSIFIER", "reextract", "reextract_target"],
+        "summaries": ["DEFAULT_BATCH", "SummaryRebuild", "rebuild_summaries"],
         "vetting": ["extract_for", "extracts_nothing", "preview"],
     },
 )

@@ -118,13 +118,15 @@ class HistoryRepository(StoreBase):
             raise ChangeNotFound(f"no change with id {change_id} (see `policywatch history COMPANY`)")
         return decode_change(rows[0])
 
-    def change_summary_rows(self, after_id: int, limit: int) -> list[dict]:
+    def change_summary_rows(self, after_id: int, limit: int, missing_only: bool = False) -> list[dict]:
         """Up to ``limit`` changes after id ``after_id``, in id order, with what a summary is
         made of (``id``, ``class``, ``severity``, ``evidence``, ``hunks``, ``classifier``) and
-        the stored ``summary``, JSON columns as stored."""
+        the stored ``summary``, JSON columns as stored. ``missing_only``: only changes with no
+        readable summary (NULL, empty or not JSON)."""
+        missing = " AND (summary IS NULL OR summary = '' OR NOT json_valid(summary))" if missing_only else ""
         return list(self.db.query(
             "SELECT id, class, severity, evidence, hunks, classifier, summary FROM changes "
-            "WHERE id > ? ORDER BY id LIMIT ?", [after_id, limit]))
+            f"WHERE id > ?{missing} ORDER BY id LIMIT ?", [after_id, limit]))
 
     def set_summaries(self, summaries: list[tuple[int, str]]) -> None:
         """Store ``(change id, summary JSON)`` pairs, all in one transaction."""

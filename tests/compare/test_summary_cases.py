@@ -63,18 +63,20 @@ def test_stale_stored_summaries_are_rederived():
 def test_the_migration_adds_the_column_and_old_changes_get_summaries(tmp_path):
     import json
 
+    from monitor.record import rebuild_summaries
     from monitor.store import open_store
     store = open_store(tmp_path / "pw.db")
     assert "summary" in store.db["changes"].columns_dict
     change = CASES[0]["change"]
     target_id = store.add_target("https://example.com/privacy", "Acme")["id"]
+    old, new = (store.add_version({"target_id": target_id, "text": text}) for text in ("old", "new"))
     change_id = store.db["changes"].insert({
-        "target_id": target_id, "from_version_id": 1, "to_version_id": 2, "detected_at": "2026-01-01T00:00:00Z",
+        "target_id": target_id, "from_version_id": old, "to_version_id": new, "detected_at": "2026-01-01T00:00:00Z",
         "class": change["class"], "severity": change["severity"], "topics": "[]", "direction": "none",
         "evidence": json.dumps(change["evidence"]), "hunks": json.dumps(change["hunks"]),
         "classifier": "rules"}).last_pk  # as stored before the migration: no summary
     assert summary.summary_of(store.get_change(change_id))["headline"] == CASES[0]["headline"]  # lazily
-    assert summary.refresh(store) == 1
+    assert rebuild_summaries(store, missing_only=True).rebuilt == 1
     assert json.loads(store.db["changes"].get(change_id)["summary"])["headline"] == CASES[0]["headline"]
-    assert summary.refresh(store) == 0
+    assert rebuild_summaries(store).rebuilt == 0
     store.close()
