@@ -20,7 +20,8 @@ NEEDS_A_DATABASE = [
     ("target", "edit", "1", "--every", "6h"), ("serve", "--port", "0"),
     ("site", "build", "{tmp}/site", "--base-url", "https://x.example/"), ("verify",),
     ("evidence", "export", "--company", "Acme", "--no-pdf", "{tmp}/bundle"), ("notify",),
-    ("maintain",), ("reextract",), ("summaries", "rebuild"), ("ledger", "timestamps"), ("subscriptions",), ("unsubscribe", "1"),
+    ("maintain",), ("reextract",), ("summaries", "rebuild"), ("ledger", "timestamps"), ("subscriptions",),
+    ("unsubscribe", "1"),
 ]
 
 

@@ -31,7 +31,8 @@ def test_date_stamps_are_not_sentences():
 
 def test_an_edited_sentence_is_one_replace_not_a_delete_and_an_insert():
     old = parse("We collect your name.\n\nWe share it with service providers.\n\nWe keep it for 30 days.\n")
-    new = parse("We collect your name.\n\nWe share it with service providers and advertisers.\n\nWe keep it for 30 days.\n")
+    new = parse("We collect your name.\n\nWe share it with service providers and advertisers.\n\n"
+                "We keep it for 30 days.\n")
     (change,) = align(old, new).changes
     assert change.op == "replace"
     assert change.old.key == "we share it with service providers"

@@ -132,7 +132,8 @@ def test_sigkill_twenty_times_loses_and_duplicates_nothing(site, cli, db_path, r
         # Companies edit their policies between rounds; every target is due again.
         for n in range(6):
             if rng.random() < 0.5:
-                site.html(f"/p{n}", PAGE.format(n=n, extra=f"<p>We may share your data with partner {round_number}.</p>"))
+                extra = f"<p>We may share your data with partner {round_number}.</p>"
+                site.html(f"/p{n}", PAGE.format(n=n, extra=extra))
         started_at, requests_before = _now_iso(), len(site.requests)
         captures_before = query(db_path, "SELECT count(*) FROM captures")[0][0]
         query(db_path, "UPDATE targets SET next_fetch_at = '2000-01-01T00:00:00.000000Z'")
@@ -172,7 +173,8 @@ def test_sigkill_twenty_times_loses_and_duplicates_nothing(site, cli, db_path, r
     changes = query(db_path, "SELECT count(*) FROM changes")[0][0]  # --class any: noise too
     deliveries = query(db_path, "SELECT count(*), count(DISTINCT change_id) FROM deliveries WHERE kind = 'change'")[0]
     assert deliveries == (changes, changes)
-    assert query(db_path, "SELECT count(*) FROM deliveries WHERE status NOT IN ('sent', 'pending', 'failed', 'sending')")[0][0] == 0
+    assert query(db_path, "SELECT count(*) FROM deliveries "
+                          "WHERE status NOT IN ('sent', 'pending', 'failed', 'sending')")[0][0] == 0
     # Whatever a kill interrupted was resent under the same key, never as a second alert.
     sent = query(db_path, "SELECT idempotency_key FROM deliveries WHERE status = 'sent'")
     assert {key for (key,) in sent} <= set(receiver.accepted)

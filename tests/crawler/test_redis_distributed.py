@@ -24,7 +24,8 @@ pytestmark = [pytest.mark.skipif(shutil.which("redis-server") is None,
               pytest.mark.slow]
 
 TARGETS = 300
-PAGE = "<html><body><main><h1>Policy {n}</h1><p>We collect your email address to run the service.</p>{extra}</main></body></html>"
+PAGE = ("<html><body><main><h1>Policy {n}</h1><p>We collect your email address to run the service.</p>"
+        "{extra}</main></body></html>")
 # One local page server is one "domain": lift the per-domain politeness for the test.
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=false", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16", "--timeout", "10"]
 

@@ -6,7 +6,8 @@ import pytest
 
 from crawler import render
 
-pytestmark = [pytest.mark.skipif(not render.available(), reason=f"no Chromium at {render.chromium_path()}"), pytest.mark.slow]
+pytestmark = [pytest.mark.skipif(not render.available(), reason=f"no Chromium at {render.chromium_path()}"),
+              pytest.mark.slow]
 
 JS_PAGE = """<!DOCTYPE html><html><head><title>Acme privacy</title></head><body>
 <main><div id="app">Loading…</div></main>

@@ -65,7 +65,8 @@ def test_a_broken_pdf_is_an_extraction_error():
         extract(b"%PDF-1.4\n1 0 obj <<>> garbage", "application/pdf")
 
 
-POLICY = "<html><body><main><h1>Politique de confidentialité</h1><p>Données à caractère personnel — “réservé”.</p></main></body></html>"
+POLICY = ("<html><body><main><h1>Politique de confidentialité</h1>"
+          "<p>Données à caractère personnel — “réservé”.</p></main></body></html>")
 ENCODINGS = [
     # (body, content type, why)
     (POLICY.encode("utf-8"), "text/html; charset=utf-8", "declared in HTTP"),

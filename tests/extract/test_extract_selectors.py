@@ -59,15 +59,18 @@ def test_a_selector_that_matches_nothing_is_an_extraction_error(select):
 
 NOISE = [
     # (old fragment, new fragment): the compared texts must stay equal
-    ('<a href="/help?utm_source=nl">contact details</a>', '<a href="/help?utm_source=mail&amp;fbclid=9">contact details</a>'),
+    ('<a href="/help?utm_source=nl">contact details</a>',
+     '<a href="/help?utm_source=mail&amp;fbclid=9">contact details</a>'),
     ('<a href="https://cdn.example/t/AbC123/policy.pdf">PDF</a>', '<a href="https://cdn.example/t/ZzZ999/policy.pdf">PDF</a>'),
     ("<p>Last updated: May 1, 2024</p>", "<p>Last updated: 2 June 2025</p>"),
     ("<p>© 2023 Acme Inc. All rights reserved.</p>", "<p>© 2024 Acme Inc. All rights reserved.</p>"),
     ("<p>Effective date: 01/05/2024</p>", "<p>Effective Date: 2025-06-02</p>"),
     ("<p>We don’t sell data — ever.</p>", "<p>We don't sell data - ever.</p>"),
     ("<p>We\u00a0keep  logs.</p>", "<p>We keep logs.</p>"),
-    ("<p>Data</p>", '<p>Data</p><div class="cookie-banner"><p>We use cookies to improve your experience. Accept all</p></div>'),
-    ("<p>Data</p>", '<p>Data</p><div role="dialog"><p>Your privacy choices: we use cookies</p><button>OK</button></div>'),
+    ("<p>Data</p>",
+     '<p>Data</p><div class="cookie-banner"><p>We use cookies to improve your experience. Accept all</p></div>'),
+    ("<p>Data</p>",
+     '<p>Data</p><div role="dialog"><p>Your privacy choices: we use cookies</p><button>OK</button></div>'),
 ]
 
 

@@ -12,7 +12,8 @@ from tests.sites import Page
 
 WORDS = ("We collect your email address and name to run the service, keep logs for thirty days, "
          "never sell personal data, and let you object, access or delete it at any time. ")
-POLICY = f"<html><head><title>Privacy</title></head><body><main><h1>Privacy</h1><p>{WORDS * 12}</p></main></body></html>"
+POLICY = (f"<html><head><title>Privacy</title></head><body><main><h1>Privacy</h1><p>{WORDS * 12}</p>"
+          "</main></body></html>")
 GERMAN = ("Wir erheben Ihre E-Mail-Adresse und Ihren Namen, um den Dienst zu betreiben, speichern "
           "Protokolle dreißig Tage lang und verkaufen niemals personenbezogene Daten. ")
 
@@ -22,7 +23,8 @@ PAGES = [
                    "Checking your browser</div><script src='/cdn-cgi/challenge-platform/x.js'></script></body></html>",
      "/privacy", "bot-wall"),
     ("datadome", "<html><head><title>example.com</title></head><body><p>Please enable JS and disable any ad blocker"
-                 "</p><script src='https://ct.captcha-delivery.com/c.js'></script></body></html>", "/privacy", "bot-wall"),
+                 "</p><script src='https://ct.captcha-delivery.com/c.js'></script></body></html>",
+     "/privacy", "bot-wall"),
     ("imperva", "<html><head><title>Access denied</title></head><body><iframe src='/_Incapsula_Resource?x=1'></iframe>"
                 "<p>Request unsuccessful. Incapsula incident ID: 123</p></body></html>", "/privacy", "bot-wall"),
     ("captcha", "<html><head><title>Are you a robot?</title></head><body><main><p>Please solve the captcha"

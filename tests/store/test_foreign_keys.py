@@ -89,7 +89,8 @@ def test_an_existing_database_gets_its_foreign_keys_and_keeps_every_row(tmp_path
     assert after["changes_readable"][:3] == rows["changes_readable"]
     assert after["search: sell"] == rows["search: sell"]
     with sqlite3.connect(path) as connection:
-        assert connection.execute("SELECT rowid FROM versions_fts WHERE versions_fts MATCH 'never'").fetchall() == [(4,)]
+        found = connection.execute("SELECT rowid FROM versions_fts WHERE versions_fts MATCH 'never'").fetchall()
+        assert found == [(4,)]
     for table in ("targets", "snapshots", "ledger", "deliveries", "operator_events"):
         assert len(after[table]) >= len(rows[table])
     assert after["changes"][:3] == rows["changes"]  # the dangling change is kept, not deleted

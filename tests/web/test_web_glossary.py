@@ -18,7 +18,8 @@ from tests.web.test_web_data import build_store
 OLD = "# Policy\n\nWe collect your email address.\n\nWe do not sell your personal information.\n\nContact us.\n"
 NEW = "# Policy\n\nWe collect your email address.\n\nWe may sell your personal information.\n\nContact us now.\n"
 EVIDENCE = [
-    {"sentence": "We do not sell your personal information.", "side": "old", "rule": "negation-removed", "topics": ["sale"]},
+    {"sentence": "We do not sell your personal information.", "side": "old", "rule": "negation-removed",
+     "topics": ["sale"]},
     {"sentence": "We may sell your personal information.", "side": "new", "rule": "term-added", "topics": ["sale"]},
     {"sentence": "Contact us now.", "side": "new", "rule": "variant-seen:3", "topics": []},
 ]
