@@ -29,8 +29,11 @@ def plain_venv(tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("plain")
     source = base / "src"
     # Install from a copy without build leftovers or the developer's venv: what a user's sdist holds.
+    # Nor the caches and outputs other tests write meanwhile (under pytest-xdist a file deleted
+    # mid-copy would fail the copy).
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
-        ".venv", ".git", "*.egg-info", "build", "__pycache__", ".pytest_cache", "data", "test-output"))
+        ".venv", ".git", "*.egg-info", "build", "__pycache__", ".pytest_cache", "data", "test-output",
+        ".hypothesis", ".ruff_cache", ".import_linter_cache"))
     venv = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     # --no-compile: byte-compiling every installed module (Twisted, Scrapy, lxml…) was most of the
