@@ -7,6 +7,7 @@ once for the module (real CLI, real TSA on 127.0.0.1); each test edits a copy of
 verifies it in-process.
 """
 
+import contextlib
 import gzip
 import hashlib
 import json
@@ -203,7 +204,10 @@ def test_cli_names_the_tamper_in_one_line(made, bundle):
 
 def test_edited_version_text_fails_store_verify(made, tmp_path):
     db = tmp_path / "copy.db"
-    shutil.copy(made[0], db)
+    # SQLite's backup, not a file copy: what the in-process commands wrote may still be in the
+    # -wal file (their connection is closed by the garbage collector, not by a process exit).
+    with contextlib.closing(sqlite3.connect(made[0])) as source, contextlib.closing(sqlite3.connect(db)) as copy:
+        source.backup(copy)
     shutil.copytree(made[0].parent / "warc", tmp_path / "warc")
     _cli(db, "verify")
     with sqlite3.connect(db) as connection:
