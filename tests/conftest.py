@@ -219,6 +219,11 @@ def crawled_template(tmp_path_factory) -> Path:
     finally:
         site.stop()
         receiver.stop()
+    # The in-process commands' store connections are closed by the garbage collector: collect
+    # them now, so that the last close (which checkpoints and deletes the -wal file) cannot
+    # happen in the middle of a test's copy of this directory.
+    import gc  # only here: one collection when the template is built
+    gc.collect()
     return directory
 
 
