@@ -39,13 +39,18 @@ system-deps:
 	  else echo "warning: missing$$missing (apt-get install them); tests needing them will be skipped"; fi; \
 	fi
 
+## Tests run in parallel (pytest-xdist), one worker per core, each test file whole on one worker
+## so that its module-scoped fixtures (a venv, a crawled store) are built once (docs/testing.md).
+PYTEST_WORKERS ?= auto
+PARALLEL := -n $(PYTEST_WORKERS) --dist loadfile
+
 ## make test: the whole test suite (what CI runs).
 test: system-deps $(VENV)/.installed-test
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PARALLEL) $(PYTEST_ARGS)
 
 ## make test-fast: the suite without the slow tests (browser, Redis, killed processes, the daemon).
 test-fast: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PARALLEL) -m "not slow" $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) data/demo .pytest_cache

@@ -219,6 +219,11 @@ def crawled_template(tmp_path_factory) -> Path:
     finally:
         site.stop()
         receiver.stop()
+    # The in-process commands' store connections are closed by the garbage collector: collect
+    # them now, so that the last close (which checkpoints and deletes the -wal file) cannot
+    # happen in the middle of a test's copy of this directory.
+    import gc  # only here: one collection when the template is built
+    gc.collect()
     return directory
 
 
@@ -245,20 +250,31 @@ def redis_url(tmp_path):
     redis = pytest.importorskip("redis", reason="the redis extra is part of the test extra")
     if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed (.ci/run installs it)")
-    port = free_port()
-    server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                               "--appendonly", "no", "--dir", str(tmp_path)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
+    # free_port() is a probe: under pytest-xdist another worker may take the port before
+    # redis-server binds it. Then this server exits and a ping reaches the other worker's: the
+    # server that answers must be this one (its process id), or another port is tried.
+    for _ in range(3):
+        port = free_port()
+        server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                   "--appendonly", "no", "--dir", str(tmp_path)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = f"redis://127.0.0.1:{port}/0"
+        client = redis.Redis.from_url(url)
 
-    def answers() -> bool:
-        try:
-            return bool(client.ping())
-        except redis.ConnectionError:
-            return False
-    try:
+        def answers(client=client, server=server) -> bool:
+            try:
+                return server.poll() is not None or bool(client.ping())
+            except redis.ConnectionError:
+                return False
         assert wait_for(answers, timeout=30), "redis-server did not start"
+        if server.poll() is None and client.info("server")["process_id"] == server.pid:
+            break
+        client.close()
+        server.kill()
+        server.wait(timeout=10)
+    else:
+        pytest.fail("redis-server could not bind a free port three times")
+    try:
         yield url
     finally:
         client.close()

@@ -39,7 +39,11 @@ def open_cli_store(ctx, create: bool = False):
     # this command's own imports, loaded when it runs: the CLI starts fast (docs/cli.md)
     import notify
     notify.install()
-    return open_store(database_path(ctx, create), create=create)
+    store = open_store(database_path(ctx, create), create=create)
+    # Closed when the command ends, not when the garbage collector gets to it: the last close
+    # checkpoints the -wal file, so a copy of the database taken next has every write.
+    ctx.call_on_close(store.close)
+    return store
 
 
 def emit_json(data) -> None:

@@ -29,12 +29,17 @@ def plain_venv(tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("plain")
     source = base / "src"
     # Install from a copy without build leftovers or the developer's venv: what a user's sdist holds.
+    # Nor the caches and outputs other tests write meanwhile (under pytest-xdist a file deleted
+    # mid-copy would fail the copy).
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
-        ".venv", ".git", "*.egg-info", "build", "__pycache__", ".pytest_cache", "data"))
+        ".venv", ".git", "*.egg-info", "build", "__pycache__", ".pytest_cache", "data", "test-output",
+        ".hypothesis", ".ruff_cache", ".import_linter_cache"))
     venv = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    # --no-compile: byte-compiling every installed module (Twisted, Scrapy, lxml…) was most of the
+    # install's time; Python compiles what the commands import when they import it.
     completed = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                                "--disable-pip-version-check", str(source)],
+                                "--disable-pip-version-check", "--no-compile", str(source)],
                                capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
     assert completed.returncode == 0, completed.stderr[-3000:]
     shutil.rmtree(source)  # nothing may be read from the source tree after the install

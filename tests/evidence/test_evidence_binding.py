@@ -2,59 +2,40 @@
 after it, fails ``evidence verify`` with one line naming what; an edited ``versions.text`` fails
 ``policywatch verify``.
 
-One store, crawled, timestamped and exported once for the module (real CLI, real TSA on
-127.0.0.1); each test edits a copy of the bundle and verifies it in-process.
+One store (a copy of the session's crawled store, ``crawled_template``), timestamped and exported
+once for the module (real CLI, real TSA on 127.0.0.1); each test edits a copy of the bundle and
+verifies it in-process.
 """
 
+import contextlib
 import gzip
 import hashlib
 import json
-import os
 import shutil
 import sqlite3
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from monitor.evidence import BundleBroken, verify_bundle
-from tests.conftest import EDITED_POLICY as EDITED
-from tests.crawler.test_crawl_end_to_end import POLICY
-from tests.receivers import WebhookReceiver
-from tests.sites import FixtureSite
+from tests.conftest import run_cli
 from tests.tsa import LocalTSA
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _cli(db, *args, check=0):
-    env = {**os.environ, "POLICYWATCH_DB": str(db), "COLUMNS": "200"}
-    done = subprocess.run([sys.executable, "-m", "monitor.cli.main", *map(str, args)], capture_output=True,
-                          text=True, env=env, timeout=120, cwd=ROOT)
-    assert done.returncode == check, (done.returncode, done.stdout, done.stderr)
-    return done
+    return run_cli(*args, env={"POLICYWATCH_DB": str(db)}, check=check)
 
 
 @pytest.fixture(scope="module")
-def made(tmp_path_factory):
+def made(crawled_template, tmp_path_factory):
     """(database, bundle): two versions, a material change, a sent alert, one token over the head."""
     base = tmp_path_factory.mktemp("binding")
+    shutil.copytree(crawled_template, base, dirs_exist_ok=True)
     db = base / "policywatch.db"
-    site, receiver, tsa = FixtureSite().start(), WebhookReceiver().start(), LocalTSA(base / "tsa").start()
+    tsa = LocalTSA(base / "tsa").start()
     try:
-        url = site.html("/privacy", POLICY)
-        _cli(db, "target", "add", url, "--company", "Acme")
-        _cli(db, "subscribe", receiver.url())
-        _cli(db, "crawl")
-        site.html("/privacy", EDITED)
-        _cli(db, "crawl", "--all")
-        assert len(receiver.accepted) == 1
         _cli(db, "ledger", "timestamp", "--tsa", tsa.url)
         _cli(db, "evidence", "export", "--company", "Acme", "--no-pdf", base / "bundle")
     finally:
-        site.stop()
-        receiver.stop()
         tsa.stop()
     return db, base / "bundle"
 
@@ -223,7 +204,10 @@ def test_cli_names_the_tamper_in_one_line(made, bundle):
 
 def test_edited_version_text_fails_store_verify(made, tmp_path):
     db = tmp_path / "copy.db"
-    shutil.copy(made[0], db)
+    # SQLite's backup, not a file copy: what the in-process commands wrote may still be in the
+    # -wal file (their connection is closed by the garbage collector, not by a process exit).
+    with contextlib.closing(sqlite3.connect(made[0])) as source, contextlib.closing(sqlite3.connect(db)) as copy:
+        source.backup(copy)
     shutil.copytree(made[0].parent / "warc", tmp_path / "warc")
     _cli(db, "verify")
     with sqlite3.connect(db) as connection:

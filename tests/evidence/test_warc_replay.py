@@ -24,8 +24,9 @@ pytestmark = pytest.mark.slow
 def pywb_bin(tmp_path_factory):
     venv = tmp_path_factory.mktemp("pywb") / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    # --no-compile: byte-compiling the whole install is most of its time (see test_plain_install.py).
     installed = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                                "--disable-pip-version-check", "pywb>=2.8,<3"],
+                                "--disable-pip-version-check", "--no-compile", "pywb>=2.8,<3"],
                                capture_output=True, text=True, timeout=900)
     assert installed.returncode == 0, installed.stderr[-2000:]
     return venv / "bin"
