@@ -111,14 +111,16 @@ def generate(path: Path, docs: int, versions: int, seed: int = 18) -> None:
             db.execute("INSERT OR IGNORE INTO snapshots VALUES (?, 'text/html', ?, ?, ?)",
                        [sha256_hex(body), len(body), zlib.compress(body, 1), when])
             db.execute("INSERT INTO captures (id, target_id, fetched_at, url, status, outcome, version_id, source, "
-                       "archived_at, body_sha256) VALUES (?, ?, ?, ?, 200, 'new-version', ?, ?, ?, ?)",
-                       [version_id, target_id, when, url, version_id, source,
+                       "archived_at, body_sha256) VALUES (?, ?, ?, ?, 200, 'new-version', NULL, ?, ?, ?)",
+                       [version_id, target_id, when, url, source,
                         when if source != "live" else None, sha256_hex(body)])
             db.execute("INSERT INTO versions (id, target_id, text, text_sha256, compare_sha256, snapshot_sha256, "
                        "capture_id, first_seen_at, last_seen_at, extractor_version, chain_hash, source, technical) "
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'bench', '', ?, ?)",
                        [version_id, target_id, text, sha256_hex(text), sha256_hex(text.lower()),
                         sha256_hex(body), version_id, when, when, source, int(technical)])
+            # As recording does: the capture names its version once the version exists (foreign keys).
+            db.execute("UPDATE captures SET version_id = ? WHERE id = ?", [version_id, version_id])
             if previous is not None:
                 change_id += 1
                 db.execute("INSERT INTO changes (id, target_id, from_version_id, to_version_id, detected_at, "
