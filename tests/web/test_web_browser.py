@@ -5,17 +5,13 @@ Screenshots of every step land in test-output/screenshots/ for review.
 """
 
 import re
-import shutil
 
 import pytest
 
-from tests.web.test_web_data import SCREENSHOTS, build_store, serving
+from tests.web.browsing import BROWSER_MARKS, Watched
+from tests.web.test_web_data import build_store, serving
 
-sync_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [pytest.mark.skipif(not shutil.which("chromium"), reason="needs Debian's chromium (.ci/run installs it)"),
-              pytest.mark.slow]
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")
@@ -24,43 +20,6 @@ def web(tmp_path_factory):
     ids = build_store(db)
     with serving(db) as base:
         yield base, ids
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-class Watched:
-    """A page whose CSP violations, page errors and dialogs are recorded."""
-
-    def __init__(self, browser, **options):
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900}, **options)
-        self.page = self.context.new_page()
-        self.csp_violations: list[str] = []
-        self.errors: list[str] = []
-        self.dialogs: list[str] = []
-        self.page.on("console", self._console)
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-        self.page.on("dialog", self._dialog)
-
-    def _console(self, message):
-        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
-            self.csp_violations.append(message.text)
-
-    def _dialog(self, dialog):
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    def shot(self, name: str) -> None:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-    def close(self) -> None:
-        self.context.close()
 
 
 @pytest.fixture

@@ -6,9 +6,10 @@ import re
 
 import pytest
 
-# pytestmark: the same skip (no Chromium) and "slow" marks as the other browser tests.
-from tests.web.test_web_browser import CHROMIUM, CHROMIUM_ARGS, Watched, pytestmark, sync_api  # noqa: F401
+from tests.web.browsing import BROWSER_MARKS, Watched
 from tests.web.test_web_data import build_store, serving
+
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")
@@ -17,14 +18,6 @@ def web(tmp_path_factory):
     ids = build_store(db)
     with serving(db) as base:
         yield base, ids
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

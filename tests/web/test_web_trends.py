@@ -228,19 +228,13 @@ def test_filter_parameters_parse_hostile_values():
 
 @pytest.mark.slow
 @pytest.mark.skipif(not shutil.which("chromium"), reason="needs Debian's chromium (.ci/run installs it)")
-def test_a_reader_follows_a_trends_cell_to_its_changes_in_a_browser(web):
-    # Skips this test alone when Playwright is not installed (that module imports it or skips).
-    from tests.web.test_web_browser import CHROMIUM, CHROMIUM_ARGS, Watched, sync_api
+def test_a_reader_follows_a_trends_cell_to_its_changes_in_a_browser(web, browser):
+    from tests.web.browsing import Watched
     base, ids, _ = web
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = Watched(browser)
-            _follow_a_cell(page, base)
-            assert page.csp_violations == [] and page.errors == []
-            page.close()
-        finally:
-            browser.close()
+    page = Watched(browser)
+    _follow_a_cell(page, base)
+    assert page.csp_violations == [] and page.errors == []
+    page.close()
 
 
 def _follow_a_cell(page, base: str) -> None:
