@@ -18,12 +18,11 @@ from urllib.parse import quote
 import sqlite_utils
 
 from monitor.errors import PolicywatchError, StoreError
-from monitor.store.change_filter import CLASSES, MAX_SQL_INT, ChangeFilter, next_month, parse_id, slugify
+from monitor.store.change_filter import ChangeFilter, next_month, slugify
 from monitor.store.database import Store, sha256_hex
 from monitor.store.health import status_report
 
-__all__ = ["CLASSES", "MAX_SQL_INT", "ChangeFilter", "NotFound", "Page", "Queries", "fts_query",
-           "open_readonly", "parse_id", "slugify"]
+__all__ = ["NotFound", "Page", "Queries", "fts_query", "open_readonly"]
 
 PAGE_SIZE = 50
 SEARCH_PAGE_SIZE = 20

@@ -13,9 +13,9 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 # A browser test needs Debian's Chromium (`make test` installs it; with CI=true a missing one
 # fails the run before any test: Makefile, system-deps) and is slow.
-BROWSER_MARKS = [pytest.mark.skipif(not shutil.which("chromium"),
-                                    reason="needs Debian's chromium (.ci/run installs it)"),
-                 pytest.mark.slow]
+NEEDS_CHROMIUM = pytest.mark.skipif(not shutil.which("chromium"),
+                                    reason="needs Debian's chromium (.ci/run installs it)")
+BROWSER_MARKS = [NEEDS_CHROMIUM, pytest.mark.slow]
 
 
 class Watched:

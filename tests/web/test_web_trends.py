@@ -6,7 +6,6 @@ the archive, 2025), and a technical re-extraction by ``monitor.record.reextract`
 import csv
 import io
 import json
-import shutil
 import sqlite3
 import urllib.error
 import urllib.request
@@ -21,6 +20,7 @@ from monitor.record import Capture, record_capture, reextract_target
 from monitor.store import open_store
 from monitor.store.change_filter import ChangeFilter, next_month, parse_include, parse_month
 from monitor.web.trends import month_range
+from tests.web.browsing import NEEDS_CHROMIUM, Watched
 from tests.web.test_web_app import get, get_json
 from tests.web.test_web_data import ACME_V1, ACME_V2, HOSTILE_V2, build_store, serving
 
@@ -227,9 +227,8 @@ def test_filter_parameters_parse_hostile_values():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not shutil.which("chromium"), reason="needs Debian's chromium (.ci/run installs it)")
+@NEEDS_CHROMIUM
 def test_a_reader_follows_a_trends_cell_to_its_changes_in_a_browser(web, browser):
-    from tests.web.browsing import Watched
     base, ids, _ = web
     page = Watched(browser)
     _follow_a_cell(page, base)
