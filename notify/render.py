@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jinja2
 
+from monitor.compare import elide
 from monitor.config import config
 from monitor.errors import InputError
 
@@ -41,9 +42,11 @@ def _one_line(text) -> str:
 
 
 def _cut(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters, cut at a word boundary (``monitor.compare.elide``)
+    with "…"."""
     if limit <= 0:
         return ""
-    return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + "…"
+    return text if len(text) <= limit else elide.head(text, max(0, limit - 1)).rstrip() + "…"
 
 
 @jinja2.pass_context

@@ -138,3 +138,15 @@ def test_an_alert_says_what_each_rule_means_and_links_its_glossary_entry(base_ur
         assert f"(https://watch.example/glossary/#{variant.anchor})" in markdown and f"({link})" in markdown
     else:
         assert "/glossary/" not in html and "/glossary/" not in markdown
+
+
+def test_an_excerpt_in_an_alert_is_cut_at_a_word_boundary():
+    words = [f"partner{n}" for n in range(120)]  # 1,200 characters: longer than an excerpt
+    sentence = "We may share your data with " + " ".join(words) + "."
+    change = {"id": 7, "class": "material", "severity": 3, "direction": "expands", "topics": ["sharing"],
+              "evidence": [{"sentence": sentence, "rule": "term-added", "side": "new"}], "hunks": []}
+    target = {"id": 1, "company": "Acme", "doc_type": "Privacy Policy", "url": "https://acme.example/p"}
+    _, text = render_message("alert", change_context(change, target, {"id": 1}, base_url="", max_items=5), "text")
+    [excerpt] = [line for line in text.splitlines() if line.startswith("- [term-added]")]
+    assert excerpt.endswith("…")
+    assert excerpt.removesuffix("…").split()[-1] in words  # a whole word before the cut
